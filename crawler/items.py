@@ -48,7 +48,9 @@ class Article:
         ("string", "null"),
         stage="spider",
     )
-    summary: str | None = _field("the feed's digest, when given", ("string", "null"), stage="spider")
+    summary: str | None = _field(
+        "the feed's digest, when given", ("string", "null"), stage="spider"
+    )
 
     # Raw on arrival, normalised by the pipelines.
     title: str | None = _field("clean headline", "string", stage="title")
@@ -64,7 +66,9 @@ class Article:
     body_html: str | None = _field(
         "sanitised body HTML (allow-listed tags, absolute URLs)", "string", stage="body"
     )
-    body_text: str | None = _field("plain text body, one paragraph per line", "string", stage="body")
+    body_text: str | None = _field(
+        "plain text body, one paragraph per line", "string", stage="body"
+    )
     original_title: str | None = _field(
         "the headline the publisher first used (`原标题`)", ("string", "null"), stage="title"
     )
@@ -77,7 +81,9 @@ class Article:
     authors: list[str] = _field(
         "people credited as authors", "array", stage="attribution", factory=list
     )
-    editor: str | None = _field("responsible editor (`责任编辑`)", ("string", "null"), stage="attribution")
+    editor: str | None = _field(
+        "responsible editor (`责任编辑`)", ("string", "null"), stage="attribution"
+    )
 
     # Identity: set by the identity stage.
     id: str | None = _field(

@@ -1,0 +1,284 @@
+"""Body stage: raw article HTML becomes sanitised ``body_html`` and plain ``body_text``.
+
+Two passes. lxml first removes what an allow-list cannot recognise (hidden elements, East Money
+promotions and K-line blocks, disclaimers), unwraps stock links, turns text-holding ``div``s into
+paragraphs and makes URLs absolute. nh3 (the Rust ammonia sanitiser) then enforces the allow-list of
+tags, attributes and URL schemes, so no script, handler or ``javascript:`` URL can survive.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+import nh3
+
+from pipelines.base import NewsPipeline
+
+if TYPE_CHECKING:
+    from itemadapter import ItemAdapter
+    from lxml.html import HtmlElement
+    from scrapy.crawler import Crawler
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "br", "strong", "em", "b", "i", "a", "img", "ul", "ol", "li",
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+        "h2", "h3", "h4", "blockquote",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+_NO_ATTRIBUTES: frozenset[str] = frozenset()
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+# Elements removed with everything inside them.
+_DROP_XPATH = lxml.etree.XPath(
+    "//script | //style | //iframe | //frame | //form | //noscript | //object | //embed"
+    " | //svg | //math | //template | //button | //input | //select | //textarea | //link"
+    " | //meta | //head | //title | //audio | //video | //canvas"
+    " | //*[@hidden] | //*[@aria-hidden='true']"
+    " | //*[contains(translate(@style, ' \t\n', ''), 'display:none')]"
+    " | //*[contains(translate(@style, ' \t\n', ''), 'visibility:hidden')]"
+    # East Money furniture (sources.md §3): ad close buttons, back-to-top links, ad slots,
+    # account-opening links and the empty quote placeholders after stock names.
+    " | //img[contains(@class, 'em_handle_adv_close')] | //a[contains(@class, 'toplink')]"
+    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' ad_context3 ')]"
+    " | //a[contains(@href, 'acttg.eastmoney.com')]"
+    " | //span[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_')]"
+)
+# Links kept as their text: stock and topic links on East Money bodies.
+_UNWRAP_XPATH = lxml.etree.XPath(
+    "//a[contains(@class, 'keytip') or contains(@class, 'infokey')"
+    " or contains(@href, 'quote.eastmoney.com/unify')]"
+    " | //*[contains(@class, 'em_stock_key_common')]"
+)
+_STOCK_IMG_START = "EM_StockImg_Start"
+_STOCK_IMG_END = "EM_StockImg_End"
+
+# Short blocks whose text says they are promotion, disclaimer or share furniture.
+NOISE_TEXT = re.compile(
+    r"郑重声明|风险自负|不构成投资建议|据此操作|"
+    r"在东方财富看资讯行情|东方财富.{0,12}开户|选东方财富证券|"
+    r"由AI(?:生成|辅助|大模型)|AI(?:生成|创作|辅助)(?:内容|声明)?|内容由.{0,10}(?:AI|人工智能|大模型)|"
+    r"扫一扫|扫描二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角"
+)
+NOISE_MAX_CHARS = 200
+
+_BLOCK_CONTAINERS = frozenset(
+    {"div", "section", "article", "center", "header", "footer", "figure", "figcaption", "main",
+     "aside", "pre", "address", "dd", "dt", "dl", "h1", "h5", "h6"}
+)  # fmt: skip
+_BLOCK_TAGS = frozenset(
+    {"p", "li", "ul", "ol", "table", "tr", "td", "th", "thead", "tbody", "tfoot", "caption",
+     "h2", "h3", "h4", "blockquote"} | _BLOCK_CONTAINERS
+)  # fmt: skip
+_HEADING_MAP = {"h1": "h2", "h5": "h4", "h6": "h4"}
+_INDENT = " \t\r\n\u3000\xa0"
+_LINE_SPACE = re.compile(r"[ \t\r\u3000\xa0]+")
+_EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
+_LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-lazy-src")
+
+
+def _parse_fragment(raw_html: str) -> HtmlElement:
+    """Parse an HTML fragment into a ``div`` root, comments kept (East Money marks blocks so)."""
+    parser = lxml.html.HTMLParser(remove_comments=False, remove_pis=True, encoding=None)
+    return lxml.html.fragment_fromstring(raw_html, create_parent="div", parser=parser)
+
+
+def _remove(element: HtmlElement) -> None:
+    """Remove ``element`` and its content, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is not None:
+        element.drop_tree()
+
+
+def _remove_stock_image_blocks(root: HtmlElement) -> None:
+    """Remove everything between ``<!-- EM_StockImg_Start -->`` and ``<!-- EM_StockImg_End -->``."""
+    for comment in list(root.iter(lxml.etree.Comment)):
+        if _STOCK_IMG_START not in (comment.text or ""):
+            continue
+        sibling = comment.getnext()
+        while sibling is not None:
+            following = sibling.getnext()
+            if isinstance(sibling, lxml.etree._Comment) and _STOCK_IMG_END in (sibling.text or ""):
+                break
+            _remove(sibling)
+            sibling = following
+
+
+def _remove_noise_blocks(root: HtmlElement) -> None:
+    """Remove short paragraphs of promotion, disclaimer or share text."""
+    for element in list(root.iter("p", "div", "section", "center", "span", "font")):
+        if element.getparent() is None:
+            continue
+        text = element.text_content()
+        if len(text) <= NOISE_MAX_CHARS and NOISE_TEXT.search(text):
+            _remove(element)
+
+
+def _normalise_blocks(root: HtmlElement) -> None:
+    """Map headings into h2–h4 and turn text-holding containers into paragraphs."""
+    for element in root.iter(*_BLOCK_CONTAINERS):
+        if element is root:
+            continue
+        if element.tag in _HEADING_MAP:
+            element.tag = _HEADING_MAP[element.tag]
+        elif not any(child.tag in _BLOCK_TAGS for child in element.iterchildren()):
+            element.tag = "p"
+
+
+def _is_loose(node: HtmlElement) -> bool:
+    """Tell whether a top-level node is inline content outside any block."""
+    return isinstance(node.tag, str) and node.tag not in _BLOCK_TAGS
+
+
+def _wrap_loose_content(root: HtmlElement) -> None:
+    """Gather top-level text and inline elements into paragraphs; a newline there ends one.
+
+    Plain-text bodies (the original system's early posts) and text between blocks end up in
+    ``<p>`` elements like everything else.
+    """
+    children = list(root)
+    if not (root.text or "").strip() and not any(
+        _is_loose(child) or (child.tail or "").strip() for child in children
+    ):
+        return
+    leading, root.text = root.text or "", None
+    for child in children:
+        root.remove(child)
+    paragraph: HtmlElement | None = None
+
+    def add_text(text: str) -> None:
+        nonlocal paragraph
+        for index, line in enumerate(text.split("\n")):
+            if index:
+                paragraph = None
+            if not line.strip():
+                continue
+            if paragraph is None:
+                paragraph = lxml.etree.SubElement(root, "p")
+            if len(paragraph):
+                paragraph[-1].tail = (paragraph[-1].tail or "") + line
+            else:
+                paragraph.text = (paragraph.text or "") + line
+
+    add_text(leading)
+    for child in children:
+        tail, child.tail = child.tail or "", None
+        if _is_loose(child):
+            if paragraph is None:
+                paragraph = lxml.etree.SubElement(root, "p")
+            paragraph.append(child)
+        else:
+            paragraph = None
+            root.append(child)
+        add_text(tail)
+
+
+def _clean_attributes(root: HtmlElement, base_url: str | None) -> None:
+    """Keep allow-listed attributes only; make URLs absolute; promote lazy image sources.
+
+    nh3 would keep its own generic attributes (``title``, ``lang``); this allow-list is ours.
+    """
+    for element in root.iter(lxml.etree.Element):
+        if element.tag == "img":
+            lazy = next((element.get(name) for name in _LAZY_SRC if element.get(name)), None)
+            if lazy:
+                element.set("src", lazy)
+        allowed = ALLOWED_ATTRIBUTES.get(element.tag, _NO_ATTRIBUTES)
+        for name in element.attrib.keys():
+            if name not in allowed:
+                del element.attrib[name]
+            elif base_url and name in ("href", "src"):
+                element.set(name, urljoin(base_url, element.get(name, "").strip()))
+
+
+def _strip_indentation(root: HtmlElement) -> None:
+    """Remove the U+3000 indentation that opens Chinese paragraphs."""
+    for element in root.iter(*_BLOCK_TAGS):
+        if element.text:
+            element.text = element.text.lstrip(_INDENT)
+
+
+def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
+    """Return the article body as sanitised HTML ("" when nothing is left)."""
+    if not raw_html or not raw_html.strip():
+        return ""
+    try:
+        root = _parse_fragment(raw_html)
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    _remove_stock_image_blocks(root)
+    for element in _DROP_XPATH(root):
+        _remove(element)
+    for element in _UNWRAP_XPATH(root):
+        element.drop_tag()
+    _remove_noise_blocks(root)
+    _normalise_blocks(root)
+    _wrap_loose_content(root)
+    _clean_attributes(root, base_url)
+    _strip_indentation(root)
+    inner = (root.text or "") + "".join(
+        lxml.html.tostring(child, encoding="unicode") for child in root
+    )
+    cleaned = nh3.clean(
+        inner,
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=set(URL_SCHEMES),
+        link_rel=None,
+        strip_comments=True,
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+
+
+def _text_chunks(element: HtmlElement) -> list[str]:
+    """Return the text of ``element`` with a newline around every block and at every ``br``."""
+    chunks: list[str] = []
+    for event, node in lxml.etree.iterwalk(element, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS or tag == "br":
+                chunks.append("\n")
+            if node.text and isinstance(node.tag, str):
+                chunks.append(node.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                chunks.append("\n")
+            if node.tail and node is not element:
+                chunks.append(node.tail)
+    return chunks
+
+
+def html_to_text(body_html: str | None) -> str:
+    """Return the plain text of sanitised body HTML, one paragraph per line."""
+    if not body_html:
+        return ""
+    root = _parse_fragment(body_html)
+    lines = "".join(_text_chunks(root)).split("\n")
+    return "\n".join(line for line in (_LINE_SPACE.sub(" ", raw).strip() for raw in lines) if line)
+
+
+class BodyPipeline(NewsPipeline):
+    """Sanitise ``body_html`` and derive ``body_text``; oversize bodies are emptied and counted."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.max_bytes = self.settings.getint("NEWS_BODY_MAX_BYTES", 10_000_000)
+
+    def process_article(self, adapter: ItemAdapter) -> None:
+        raw = adapter.get("body_html") or ""
+        if len(raw.encode("utf-8")) > self.max_bytes:
+            self.inc("body/too_large")
+            raw = ""
+        body_html = sanitize_body(raw, adapter.get("url"))
+        adapter["body_html"] = body_html
+        adapter["body_text"] = html_to_text(body_html)

@@ -1,0 +1,17 @@
+"""Inline text cleaning shared by the stages that read short strings (titles, names)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_TAG_RE = re.compile(r"<[^>]*>")
+_SPACE_RE = re.compile(r"\s+")
+_INVISIBLE_RE = re.compile("[\u200b-\u200f\u2028\u2029\u2060\ufeff\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def clean_inline_text(text: str) -> str:
+    """Strip tags, unescape entities, drop invisible characters and collapse all whitespace."""
+    text = html.unescape(_TAG_RE.sub("", text))
+    text = _INVISIBLE_RE.sub("", text)
+    return _SPACE_RE.sub(" ", text).strip()
