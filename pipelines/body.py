@@ -9,7 +9,7 @@ tags, attributes and URL schemes, so no script, handler or ``javascript:`` URL c
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin
 
 import lxml.etree
@@ -91,6 +91,11 @@ def _parse_fragment(raw_html: str) -> HtmlElement:
     """Parse an HTML fragment into a ``div`` root, comments kept (East Money marks blocks so)."""
     parser = lxml.html.HTMLParser(remove_comments=False, remove_pis=True, encoding=None)
     return lxml.html.fragment_fromstring(raw_html, create_parent="div", parser=parser)
+
+
+def _select(xpath: lxml.etree.XPath, root: HtmlElement) -> list[HtmlElement]:
+    """Return the elements an element-only XPath selects."""
+    return cast("list[HtmlElement]", xpath(root))
 
 
 def _remove(element: HtmlElement) -> None:
@@ -217,9 +222,9 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     except (lxml.etree.ParserError, ValueError):
         return ""
     _remove_stock_image_blocks(root)
-    for element in _DROP_XPATH(root):
+    for element in _select(_DROP_XPATH, root):
         _remove(element)
-    for element in _UNWRAP_XPATH(root):
+    for element in _select(_UNWRAP_XPATH, root):
         element.drop_tag()
     _remove_noise_blocks(root)
     _normalise_blocks(root)

@@ -76,7 +76,7 @@ class TitlePipeline(NewsPipeline):
         title = normalize_title(raw, self.max_length)
         if raw and title is None:
             self.inc("title/unusable")
-        elif title and title.endswith(ELLIPSIS) and len(clean_inline_text(raw)) > self.max_length:
+        elif raw and title and len(clean_inline_text(raw)) > self.max_length:
             self.inc("title/truncated")
         adapter["title"] = title
         original = normalize_original_title(adapter.get("original_title"), self.max_length)

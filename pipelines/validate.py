@@ -20,7 +20,7 @@ def _is_text(value: Any) -> bool:
 def find_problem(adapter: ItemAdapter) -> str | None:
     """Return the drop reason of the first failed check, or ``None`` when the article is valid."""
     url = adapter.get("url")
-    if not _is_text(url):
+    if not isinstance(url, str) or not url.strip():
         return "missing_url"
     if not url.lower().startswith(("http://", "https://")) or not adapter.get("id"):
         return "bad_url"
