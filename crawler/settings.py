@@ -51,5 +51,8 @@ ITEM_PIPELINES = {
 # --- Scrapy defaults we rely on ----------------------------------------------------------------
 ROBOTSTXT_OBEY = True
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# Unattended runs open no control ports.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

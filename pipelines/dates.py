@@ -73,6 +73,11 @@ def format_offset(moment: datetime) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def in_source_zone(at: datetime, offset: str | None) -> datetime:
+    """Return the UTC time ``at`` as the source printed it, at its ``+08:00`` offset."""
+    return at.astimezone(_fixed_zone(offset) if offset else UTC)
+
+
 def _fixed_zone(text: str) -> tzinfo:
     """Return the zone named by ``Z``, ``+0800``, ``+08:00``, ``GMT+8`` or ``UTC+8``."""
     if text.upper() == "Z":

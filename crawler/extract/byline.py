@@ -1,0 +1,247 @@
+"""Read the byline: publish time, source (来源) and authors, printed near the headline.
+
+The header zone is the text between the headline and the body. Values are returned raw, as printed;
+the pipeline's normalisers parse them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, cast
+
+from lxml import etree
+
+from crawler.extract.dom import collapse
+from crawler.extract.patterns import (
+    AUTHOR_HINT_RE,
+    AUTHOR_RE,
+    AUTHOR_SPLIT_RE,
+    BEFORE_HEADLINE_CHARS,
+    DATETIME_RE,
+    HEADER_ZONE_CHARS,
+    HINT_TEXT_MAX,
+    LOOSE_TIME_RE,
+    MAX_AUTHORS,
+    MIDNIGHT_RE,
+    NAME_AFTER_TIME_RE,
+    NEXT_LABEL_RE,
+    SCRIPT_TIME_RE,
+    SOURCE_HEADER_RE,
+    SOURCE_HINT_RE,
+    SOURCE_TRAILER_RE,
+    TIME_LABEL_RE,
+    TIME_META_KEYS,
+    VALUE_STRIP,
+    VALUE_SUFFIX_RE,
+)
+
+if TYPE_CHECKING:
+    import re
+
+    from lxml.html import HtmlElement
+
+    from crawler.extract.dom import TextIndex
+
+CHINA_TZ = timezone(timedelta(hours=8))
+MIN_YEAR, MAX_YEAR = 1990, 2100
+# Source lines are looked for among the body's last lines and first lines.
+TRAILER_LINES = 3
+LEADING_LINES = 2
+
+_HINTED = etree.XPath(
+    "//body//*[contains(translate(@class, 'SOURCEAUTHR', 'sourceauthr'), 'source')"
+    " or contains(translate(@id, 'SOURCEAUTHR', 'sourceauthr'), 'source')"
+    " or contains(translate(@class, 'SOURCEAUTHR', 'sourceauthr'), 'author')"
+    " or contains(translate(@id, 'SOURCEAUTHR', 'sourceauthr'), 'author')]"
+)
+
+
+@dataclass(frozen=True)
+class HeaderZone:
+    """Offsets of the headline's start and of the text between the headline and the body."""
+
+    headline_start: int = 0
+    start: int = 0
+    end: int = 0
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Return (start, end) of the zone's text."""
+        return self.start, self.end
+
+
+def header_zone(
+    index: TextIndex, headline: HtmlElement | None, body: HtmlElement | None
+) -> HeaderZone:
+    """Return the header zone: the text after the headline, up to the body (bounded)."""
+    headline_span = index.span(headline)
+    if headline_span is None:
+        return HeaderZone()
+    start = headline_span[1]
+    end = start + HEADER_ZONE_CHARS
+    body_span = index.span(body)
+    if body_span is not None and start <= body_span[0] < end:
+        end = body_span[0]
+    return HeaderZone(headline_span[0], start, end)
+
+
+def is_plausible(match: re.Match[str]) -> bool:
+    """Tell whether a datetime match is a real calendar date and clock time."""
+    year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+    if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12 and 1 <= day <= 31):
+        return False
+    return match["H"] is None or (int(match["H"]) < 24 and int(match["M"]) < 60)
+
+
+def first_datetime(text: str, start: int = 0, end: int | None = None) -> re.Match[str] | None:
+    """Return the first plausible date(time) in text[start:end]."""
+    for match in DATETIME_RE.finditer(text, start, len(text) if end is None else end):
+        if is_plausible(match):
+            return match
+    return None
+
+
+def epoch_to_text(value: str) -> str:
+    """Render a Unix timestamp (seconds or milliseconds) as ISO 8601 in China time."""
+    seconds = int(value) / (1000 if len(value) > 10 else 1)
+    return datetime.fromtimestamp(seconds, tz=CHINA_TZ).isoformat()
+
+
+def evidence_time(metas: dict[str, str], scripts: str) -> str | None:
+    """Return the publication time stated by <meta> tags or inline script data."""
+    for key in TIME_META_KEYS:
+        value = metas.get(key)
+        if value and first_datetime(value):
+            return value.strip()
+    for match in SCRIPT_TIME_RE.finditer(scripts):
+        value = match["value"]
+        text = epoch_to_text(value) if value.isdigit() else value
+        if first_datetime(text):
+            return text
+    return None
+
+
+def same_day(match: re.Match[str], text: str) -> bool:
+    """Tell whether `text` names the same calendar day as a date match."""
+    other = first_datetime(text)
+    if other is None:
+        return False
+    return all(int(match[key]) == int(other[key]) for key in ("y", "m", "d"))
+
+
+def labelled_time(index: TextIndex, body_span: tuple[int, int] | None) -> str | None:
+    """Return the first labelled time ("发布日期：2019-03-06") outside the body."""
+    for label in TIME_LABEL_RE.finditer(index.text):
+        if body_span and body_span[0] <= label.start() < body_span[1]:
+            continue
+        match = first_datetime(index.text, label.end(), label.end() + 40)
+        if match is not None and match.start() == label.end():
+            return match[0].strip()
+    return None
+
+
+def find_publish_time(
+    index: TextIndex,
+    zone: HeaderZone,
+    body: HtmlElement | None,
+    metas: dict[str, str],
+    scripts: str,
+) -> str | None:
+    """Return the raw publish time: printed after the headline, else stated in meta or script
+    data, else labelled elsewhere, else printed just before the headline, else a loose time."""
+    evidence = evidence_time(metas, scripts)
+    printed = first_datetime(index.text, *zone.span)
+    if printed is not None:
+        if printed["H"] is None and evidence and same_day(printed, evidence):
+            if not MIDNIGHT_RE.search(evidence):
+                return evidence
+        return printed[0].strip()
+    if evidence:
+        return evidence
+    if labelled := labelled_time(index, index.span(body)):
+        return labelled
+    if zone.end:
+        window_start = max(0, zone.headline_start - BEFORE_HEADLINE_CHARS)
+        if before := first_datetime(index.text, window_start, zone.headline_start):
+            return before[0].strip()
+    loose = LOOSE_TIME_RE.search(index.text, *zone.span)
+    return loose[0].strip() if loose else None
+
+
+def clean_value(value: str | None) -> str | None:
+    """Cut a label's value at the next label, drop role marks and punctuation."""
+    value = NEXT_LABEL_RE.sub("", collapse(value))
+    value = VALUE_SUFFIX_RE.sub("", value).strip(VALUE_STRIP)
+    if len(value) < 2 or first_datetime(value) or value.isdigit():
+        return None
+    return value
+
+
+def hinted_elements(
+    root: HtmlElement, index: TextIndex, zone: HeaderZone, hint: re.Pattern[str]
+) -> list[HtmlElement]:
+    """Return the elements inside the header zone whose class or id matches `hint`."""
+    found = []
+    for element in cast("list[HtmlElement]", _HINTED(root)):
+        span = index.span(element)
+        if (
+            span
+            and zone.start <= span[0] < zone.end
+            and hint.search(f"{element.get('class', '')} {element.get('id', '')}")
+        ):
+            found.append(element)
+    return found
+
+
+def name_after_time(index: TextIndex, zone: HeaderZone) -> str | None:
+    """Return a bare name printed right after the time in the same text node."""
+    printed = first_datetime(index.text, *zone.span)
+    if printed is None:
+        return None
+    _, piece_end = index.piece_at(printed.start())
+    match = NAME_AFTER_TIME_RE.match(index.text[printed.end() : piece_end])
+    return clean_value(match["value"]) if match else None
+
+
+def body_line_source(lines: list[str]) -> str | None:
+    """Return the source named by a 来源 line at the end (or the very start) of the body."""
+    for line in [*reversed(lines[-TRAILER_LINES:]), *lines[:LEADING_LINES]]:
+        match = SOURCE_TRAILER_RE.match(line)
+        if match and (value := clean_value(match["value"])):
+            return value
+    return None
+
+
+def find_publisher(
+    root: HtmlElement, index: TextIndex, zone: HeaderZone, body_lines: list[str]
+) -> str | None:
+    """Return the source: header label, source-classed element, bare name, or body line."""
+    zone_text = index.text[zone.start : zone.end]
+    for match in SOURCE_HEADER_RE.finditer(zone_text):
+        if value := clean_value(match["value"]):
+            return value
+    for element in hinted_elements(root, index, zone, SOURCE_HINT_RE):
+        text = collapse(element.text_content())
+        if len(text) <= HINT_TEXT_MAX and (value := clean_value(text)):
+            return value
+    return name_after_time(index, zone) or body_line_source(body_lines)
+
+
+def split_names(value: str) -> list[str]:
+    """Split an author value into names."""
+    names = (clean_value(name) for name in AUTHOR_SPLIT_RE.split(value))
+    return [name for name in dict.fromkeys(names) if name][:MAX_AUTHORS]
+
+
+def find_authors(root: HtmlElement, index: TextIndex, zone: HeaderZone) -> list[str]:
+    """Return the authors labelled (作者/记者) or author-classed in the header zone."""
+    zone_text = index.text[zone.start : zone.end]
+    for match in AUTHOR_RE.finditer(zone_text):
+        if names := split_names(NEXT_LABEL_RE.sub("", match["value"])):
+            return names
+    for element in hinted_elements(root, index, zone, AUTHOR_HINT_RE):
+        text = collapse(element.text_content())
+        if len(text) <= HINT_TEXT_MAX and (names := split_names(text)):
+            return names
+    return []
