@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,7 @@ _AGO_UNITS = {
     "星期": timedelta(weeks=1),
 }
 _DIGIT_RE = re.compile(r"\d")
+_RFC2822_RE = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")
 
 
 def format_offset(moment: datetime) -> str:
@@ -178,6 +180,16 @@ def _parse_epoch(text: str, zone: tzinfo) -> datetime | None:
     return datetime.fromtimestamp(value, tz=zone)
 
 
+def _parse_rfc2822(text: str) -> datetime | None:
+    """Read RSS dates: ``Fri, 20 May 2022 09:51:48 +0800``."""
+    if not _RFC2822_RE.match(text):
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def _parse_with_dateparser(text: str, now: datetime, zone: tzinfo) -> datetime | None:
     """Hand what the fast path does not know to dateparser (Chinese and English)."""
     import dateparser  # slow to import, and most items never need it
@@ -212,7 +224,7 @@ def parse_publish_time(
     text = unicodedata.normalize("NFKC", str(raw)).strip()
     if not text:
         return None
-    moment = _parse_epoch(text, zone)
+    moment = _parse_epoch(text, zone) or _parse_rfc2822(text)
     if moment is None and _DATETIME_RE.search(text):
         # An absolute date was printed: trust it or refuse it, never reinterpret it.
         moment = _parse_absolute(text, zone)
@@ -224,8 +236,10 @@ def parse_publish_time(
         )
     if moment is None and fallback is not None and _DIGIT_RE.search(text):
         moment = fallback(text, now, zone)
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         return None
+    if moment.tzinfo is None:  # RFC 2822's "-0000": zone unknown, so the source's
+        moment = _localise(moment, zone)
     return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
 
 
