@@ -1,0 +1,1 @@
+"""Article storage in MongoDB: fingerprints, documents, batched deduplicating writes, the spool."""

@@ -1,0 +1,278 @@
+"""Batched, deduplicating writes of articles: each story once, every sighting recorded.
+
+A batch is resolved in memory against the stored stories it could match (one query) and the
+stories earlier in the same batch, in the layers of DESIGN.md: identity (``_id``, or an id already
+recorded in a sighting), canonical URL, exact content hash, SimHash within the configured
+distance. Content layers only match stories published within the dedupe window of each other.
+Then one unordered bulk write carries one operation per touched story.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from crawler.store.documents import (
+    CONTENT_FIELDS,
+    FINGERPRINT_FIELDS,
+    article_document,
+    sighting,
+)
+from crawler.store.fingerprint import hamming
+from crawler.store.mongo import articles, connect, prepare_collection
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from crawler.store.mongo import StorageConfig
+
+logger = logging.getLogger(__name__)
+
+INSERTED = "inserted"
+UPDATED = "updated"
+UNCHANGED = "unchanged"
+DUPLICATE_EXACT = "duplicate_exact"
+DUPLICATE_NEAR = "duplicate_near"
+DUPLICATE_KEY = 11000
+#: Fields read back for resolution: everything but the bodies.
+_PROJECTION = {"body_html": 0, "body_text": 0}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One normalised article item and the time it was seen (its fetch time)."""
+
+    item: Mapping[str, Any]
+    seen_at: datetime
+
+
+@dataclass
+class WriteResult:
+    """What a batch came to: outcome counts and the records MongoDB refused."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[Record] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Story:
+    """A story the batch touches: a new document, or one already stored plus its changes."""
+
+    doc: dict[str, Any]
+    new: bool
+    records: list[tuple[Record, str]] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    revisions: int = 0
+    previous_hashes: list[str] = field(default_factory=list)
+    sightings: list[dict[str, Any]] = field(default_factory=list)
+
+    def knows_id(self, identity: str) -> bool:
+        """Tell whether ``identity`` is this story's id or the id of one of its sightings."""
+        return identity == self.doc["_id"] or any(
+            s.get("id") == identity for s in self.doc.get("sightings", [])
+        )
+
+    def see(self, record: Record, seen: dict[str, Any]) -> None:
+        """Move ``last_seen_at`` forward; add the sighting unless its id and URL are listed."""
+        if record.seen_at > self.doc["last_seen_at"]:
+            self.doc["last_seen_at"] = record.seen_at
+            self.changes["last_seen_at"] = record.seen_at
+        key = (seen["id"], seen["url"])
+        if all((s.get("id"), s.get("url")) != key for s in self.doc["sightings"]):
+            self.doc["sightings"].append(seen)
+            self.sightings.append(seen)
+
+    def change(self, document: Mapping[str, Any], seen_at: datetime) -> None:
+        """Take the content of ``document``: new fields, ``revision`` + 1, the old hash kept."""
+        old_hash = self.doc["content_hash"]
+        self.doc.setdefault("previous_hashes", []).append(old_hash)
+        self.previous_hashes.append(old_hash)
+        for name in (*CONTENT_FIELDS, *FINGERPRINT_FIELDS):
+            if name in document:
+                self.doc[name] = self.changes[name] = document[name]
+        self.doc["updated_at"] = self.changes["updated_at"] = seen_at
+        self.doc["revision"] = self.doc.get("revision", 1) + 1
+        self.revisions += 1
+
+    def operation(self) -> InsertOne[dict[str, Any]] | UpdateOne | None:
+        """Return the one write this story needs, or None when nothing changed."""
+        if self.new:
+            return InsertOne(self.doc)
+        update: dict[str, Any] = {}
+        if "last_seen_at" in self.changes:
+            update["$max"] = {"last_seen_at": self.changes["last_seen_at"]}
+        sets = {k: v for k, v in self.changes.items() if k != "last_seen_at"}
+        if sets:
+            update["$set"] = sets
+        if self.revisions:
+            update["$inc"] = {"revision": self.revisions}
+        pushes: dict[str, Any] = {}
+        if self.previous_hashes:
+            pushes["previous_hashes"] = {"$each": self.previous_hashes}
+        if self.sightings:
+            pushes["sightings"] = {"$each": self.sightings}
+        if pushes:
+            update["$push"] = pushes
+        return UpdateOne({"_id": self.doc["_id"]}, update) if update else None
+
+
+class ArticleStore:
+    """Write batches of article records to one collection, deduplicated."""
+
+    def __init__(self, collection: Any, distance: int, window: timedelta) -> None:
+        self.collection = collection
+        self.distance = distance
+        self.window = window
+
+    def write(self, records: list[Record]) -> WriteResult:
+        """Resolve and write one batch; a ``PyMongoError`` other than a refused write escapes."""
+        result = WriteResult()
+        stories = self._resolve(records)
+        failed = self._bulk_write(stories, result)
+        for story in stories:
+            if story not in failed:
+                result.counts.update(outcome for _, outcome in story.records)
+        retry = [record for story in failed for record, _ in story.records]
+        if retry:
+            # Another writer stored the same story meanwhile: resolve once more against it.
+            again = self._resolve(retry)
+            still = self._bulk_write(again, result)
+            for story in again:
+                if story in still:
+                    result.rejected.extend(record for record, _ in story.records)
+                else:
+                    result.counts.update(outcome for _, outcome in story.records)
+        return result
+
+    def _resolve(self, records: list[Record]) -> list[Story]:
+        """Match each record to a stored or earlier story, or start a new one."""
+        pairs = [
+            (record, article_document(record.item, record.seen_at, self.distance))
+            for record in records
+        ]
+        stories = [Story(doc, new=False) for doc in self._candidates([d for _, d in pairs])]
+        touched: list[Story] = []
+        for record, document in pairs:
+            story, outcome = self._match(document, stories)
+            if story is None:
+                story = Story(document, new=True)
+                stories.append(story)
+            elif outcome == UPDATED:
+                story.change(document, record.seen_at)
+            story.see(record, sighting(record.item, record.seen_at))
+            story.records.append((record, outcome))
+            if story not in touched:
+                touched.append(story)
+        return touched
+
+    def _candidates(self, documents: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        """Return the stored documents any of ``documents`` could match (one query)."""
+        ids = [d["_id"] for d in documents]
+        clauses: list[dict[str, Any]] = [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]
+        urls = [d["canonical_url"] for d in documents if "canonical_url" in d]
+        if urls:
+            clauses.append({"canonical_url": {"$in": urls}})
+        for document in documents:
+            published = document.get("published_at")
+            if not isinstance(published, datetime):
+                continue
+            # Per article, so each clause is a tight range on its compound index.
+            window = {"$gte": published - self.window, "$lte": published + self.window}
+            clauses.append({"content_hash": document["content_hash"], "published_at": window})
+            if document["simhash_bands"]:
+                bands = {"$in": document["simhash_bands"]}
+                clauses.append({"simhash_bands": bands, "published_at": window})
+        return self.collection.find({"$or": clauses}, _PROJECTION)
+
+    def _match(self, document: dict[str, Any], stories: list[Story]) -> tuple[Story | None, str]:
+        """Return the story ``document`` belongs to and the outcome, layer by layer."""
+        for story in stories:
+            if story.knows_id(document["_id"]) or (
+                "canonical_url" in document
+                and story.doc.get("canonical_url") == document["canonical_url"]
+            ):
+                return story, self._revision_outcome(story, document)
+        near = [s for s in stories if self._within_window(s, document)]
+        for story in near:
+            if story.doc.get("content_hash") == document["content_hash"]:
+                return story, DUPLICATE_EXACT
+        if document["simhash_bands"]:
+            distances = [
+                (hamming(s.doc["simhash"], document["simhash"]), i)
+                for i, s in enumerate(near)
+                if s.doc.get("simhash_bands") and isinstance(s.doc.get("simhash"), int)
+            ]
+            if distances and (best := min(distances))[0] <= self.distance:
+                return near[best[1]], DUPLICATE_NEAR
+        return None, INSERTED
+
+    @staticmethod
+    def _revision_outcome(story: Story, document: Mapping[str, Any]) -> str:
+        """Tell whether a re-seen story changed; an older copy (replayed late) never wins."""
+        if story.doc.get("content_hash") == document["content_hash"]:
+            return UNCHANGED
+        updated_at = story.doc.get("updated_at")
+        if isinstance(updated_at, datetime) and document["last_seen_at"] < updated_at:
+            return UNCHANGED
+        return UPDATED
+
+    def _within_window(self, story: Story, document: Mapping[str, Any]) -> bool:
+        """Tell whether two stories were published within the dedupe window of each other."""
+        a, b = story.doc.get("published_at"), document.get("published_at")
+        return isinstance(a, datetime) and isinstance(b, datetime) and abs(a - b) <= self.window
+
+    def _bulk_write(self, stories: list[Story], result: WriteResult) -> set[Story]:
+        """Write one operation per story; return the new stories refused for a duplicate key.
+
+        Other refused writes (a validator error) go to ``result.rejected``.
+        """
+        pending = [(story, op) for story in stories if (op := story.operation()) is not None]
+        if not pending:
+            return set()
+        try:
+            self.collection.bulk_write([op for _, op in pending], ordered=False)
+        except BulkWriteError as error:
+            return self._refused(error, pending, result)
+        return set()
+
+    @staticmethod
+    def _refused(
+        error: BulkWriteError, pending: list[tuple[Story, Any]], result: WriteResult
+    ) -> set[Story]:
+        """Sort a bulk write's refused operations: duplicate keys to retry, the rest rejected."""
+        retry: set[Story] = set()
+        for failure in error.details.get("writeErrors", []):
+            story = pending[failure["index"]][0]
+            if failure.get("code") == DUPLICATE_KEY and story.new:
+                retry.add(story)
+                continue
+            logger.error(
+                "MongoDB refused article %s (code %s): %s",
+                story.doc["_id"],
+                failure.get("code"),
+                failure.get("errmsg"),
+            )
+            result.rejected.extend(record for record, _ in story.records)
+            story.records.clear()
+        return retry
+
+
+def open_store(config: StorageConfig) -> tuple[Any, ArticleStore]:
+    """Connect, prepare the collection (validator, indexes) and return the client and the store."""
+    client = connect(config)
+    try:
+        prepare_collection(client[config.database], config.collection, config.validator)
+    except Exception:
+        client.close()
+        raise
+    store = ArticleStore(
+        articles(client, config), config.near_distance, timedelta(hours=config.window_hours)
+    )
+    return client, store

@@ -1,0 +1,1 @@
+"""Tests against real services, skipped when the service is not configured."""

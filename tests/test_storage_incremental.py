@@ -1,0 +1,79 @@
+"""KnownArticles: the read side of incremental crawling."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from crawler.incremental import KnownArticles
+from tests.conftest import make_crawler
+from tests.storage_support import article, mongo_client, open_pipeline, storage_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+
+class CountingClient:
+    """A mongomock client that counts the queries made through it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.finds = 0
+        collection = client["finews"]["articles"]
+        real_find = collection.find
+
+        def find(*args: Any, **kwargs: Any) -> Any:
+            self.finds += 1
+            return real_find(*args, **kwargs)
+
+        collection.find = find
+
+    def __getitem__(self, name: str) -> Any:
+        return self.client[name]
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_unknown_asks_once_and_knows_merged_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = mongo_client(monkeypatch)
+    settings = storage_settings(client, tmp_path)
+    pipeline = open_pipeline(make_crawler(**settings))
+    pipeline.process_item(article(1))
+    pipeline.process_item(article(2))  # the same text: stored as a sighting of article 1
+    pipeline.close_spider()
+
+    counting = CountingClient(client)
+    known = KnownArticles.from_crawler(
+        make_crawler(**{**settings, "NEWS_MONGO_CLIENT_FACTORY": lambda uri, **kw: counting})
+    )
+    ids = [f"eastmoney:20261126000000000{n}" for n in (1, 2, 3)]
+    assert known.unknown(ids) == {"eastmoney:202611260000000003"}
+    assert known.unknown(iter(ids[2:])) == {"eastmoney:202611260000000003"}
+    assert known.unknown([]) == set()
+    assert counting.finds == 2
+    known.close()
+
+
+def test_storage_off_means_everything_is_unknown() -> None:
+    known = KnownArticles.from_crawler(make_crawler(NEWS_MONGO_URI=""))
+    assert known.unknown(["a", "b"]) == {"a", "b"}
+    known.close()
+
+
+def test_unreachable_storage_means_everything_is_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    known = KnownArticles.from_crawler(
+        make_crawler(
+            NEWS_MONGO_URI="mongodb://finews:s3cret@127.0.0.1:1/", NEWS_MONGO_TIMEOUT_MS=50
+        )
+    )
+    with caplog.at_level(logging.WARNING):
+        assert known.unknown(["a", "b"]) == {"a", "b"}
+        assert known.unknown(["c"]) == {"c"}
+    assert caplog.text.count("cannot say which articles are stored") == 1
+    assert "s3cret" not in caplog.text
+    known.close()
