@@ -1,0 +1,148 @@
+"""``scrapy crawl eastmoney_724``: East Money's 7×24 flash list, walked with its cursor.
+
+A flash is an article made from its list item: the title, and the text (the item's ``summary``
+without its leading ``【title】``) as the body. Its page adds nothing but chrome, so the page is
+fetched only when the item cannot stand alone (no text past the title, or text cut with ``…``);
+``NEWS_EASTMONEY_724_FETCH_PAGES`` = ``auto`` (that rule), ``always`` or ``never``.
+Arguments: ``pages``, ``page_size`` (≤ 200), ``since``. The walk stops at the first page with
+nothing new to storage, at a flash older than ``since``, when the cursor does not move back,
+or at ``pages``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crawler.sources.eastmoney import (
+    FEEDS,
+    ListingParser,
+    fast_news_url,
+    flash_article,
+    flash_needs_page,
+)
+from crawler.spiders.eastmoney_common import EastMoneySpider
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    import scrapy
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from crawler.items import Article
+    from crawler.sources.eastmoney import FeedEntry
+
+FEED = "724"
+DEFAULT_PAGES = 10
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 200
+FETCH_MODES = ("auto", "always", "never")
+
+
+def cursor_moves_back(cursor: str | None, sort_end: str) -> bool:
+    """Tell whether the next page's cursor lies before this one's (older flashes), so the walk
+    cannot loop; an absent or non-numeric cursor does not move."""
+    if not cursor or not cursor.isdigit():
+        return False
+    return not sort_end or int(cursor) < int(sort_end)
+
+
+class EastMoneyFlashSpider(EastMoneySpider):
+    """7×24 flashes (``getFastNewsList``), each an article of its own."""
+
+    name = "eastmoney_724"
+    pages: int
+    page_size: int
+    fetch_pages: str
+    article_url: str
+    parser: ListingParser
+
+    def __init__(
+        self,
+        *args: Any,
+        pages: str | int | None = None,
+        page_size: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pages_arg = pages
+        self.page_size_arg = page_size
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> EastMoneyFlashSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_724_PAGES", DEFAULT_PAGES)
+        spider.page_size = spider.option(
+            spider.page_size_arg, "NEWS_EASTMONEY_724_PAGE_SIZE", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+        )
+        spider.fetch_pages = settings.get("NEWS_EASTMONEY_724_FETCH_PAGES", "auto")
+        if spider.fetch_pages not in FETCH_MODES:
+            raise ValueError(f"NEWS_EASTMONEY_724_FETCH_PAGES must be one of {FETCH_MODES}")
+        spider.article_url = spider.endpoint("NEWS_EASTMONEY_ARTICLE_URL")
+        spider.parser = ListingParser(FEEDS[FEED], spider.article_url)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield self.listing("", 1)
+
+    def listing(self, sort_end: str, page_number: int) -> scrapy.Request:
+        """Return the request of the flashes before cursor ``sort_end`` (empty: the newest)."""
+        url = fast_news_url(self.endpoint("NEWS_EASTMONEY_FAST_API"), sort_end, self.page_size)
+        return self.request(
+            url, self.parse_listing, "724", sort_end=sort_end, page_number=page_number
+        )
+
+    def wants_page(self, entry: FeedEntry) -> bool:
+        """Tell whether a flash's article page is worth a request."""
+        if self.fetch_pages == "auto":
+            return flash_needs_page(entry)
+        return self.fetch_pages == "always"
+
+    def parse_listing(
+        self, response: Response, sort_end: str, page_number: int
+    ) -> Iterator[Article | scrapy.Request]:
+        """Turn new flashes into articles (or page requests), then follow the cursor.
+
+        @fixture eastmoney/FIXTURE_em_getFastNewsList_response.json
+        @cb_kwargs {"sort_end": "", "page_number": 1}
+        @returns items 1 1
+        @returns requests 1 1
+        @scrapes title published_text body_html url source native_id feed fetched_at
+        """
+        page = self.read(response, self.parser.parse)
+        if page is None:
+            return
+        triage = self.triage(page, response)
+        for entry in triage.new:
+            if self.wants_page(entry):
+                request = self.request(entry.url, self.parse_flash_page, "724", entry=entry)
+                yield request.replace(errback=self.flash_page_failed)
+            else:
+                yield self.article(entry, FEED, entry.url, flash_article(entry))
+        cursor = page.cursor
+        reason = self.walk_ends(page, triage)
+        if reason is None and not cursor_moves_back(cursor, sort_end):
+            reason = "cursor"
+        if reason is None and page_number >= self.pages:
+            reason = "max_pages"
+        if reason is None:
+            yield self.listing(cursor or "", page_number + 1)
+        else:
+            self.stop(reason, response.url)
+
+    def parse_flash_page(self, response: Response, entry: FeedEntry) -> Iterator[Article]:
+        """Read a flash's page; when it is bad, the list item still makes the article."""
+        page = self.read_page(response)
+        if page is None:
+            self.count("flash/page_fallback", response.url)
+            page = flash_article(entry)
+        yield self.article(entry, FEED, entry.url, page)
+
+    def flash_page_failed(self, failure: Failure) -> Iterator[Article]:
+        """Count a flash page that could not be fetched; the list item makes the article."""
+        self.failed(failure)
+        entry = failure.request.cb_kwargs["entry"]  # type: ignore[attr-defined]
+        self.count("flash/page_fallback", entry.url)
+        yield self.article(entry, FEED, entry.url, flash_article(entry))

@@ -1,0 +1,263 @@
+"""East Money readers: every fixture against its expected JSON, plus the small pure helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler.sources import eastmoney as em
+
+if TYPE_CHECKING:
+    from crawler.items import Article
+
+FIXTURES = Path(__file__).parent / "fixtures" / "eastmoney"
+EXPECTED = sorted(FIXTURES.glob("*.expected.json"))
+# Set to rewrite the expected JSON from the parsers' output (then review the diff by hand).
+REGENERATE = os.environ.get("FINEWS_REGENERATE_FIXTURES") == "1"
+
+
+def response_for(spec: dict[str, Any]) -> TextResponse:
+    """Build the response an expected-JSON file describes (URL, headers, fixture bytes)."""
+    body = (FIXTURES / spec["fixture"]).read_bytes()
+    headers = {"Content-Type": spec["content_type"]}
+    cls = HtmlResponse if spec["content_type"].startswith("text/html") else TextResponse
+    return cls(spec["url"], body=body, headers=headers)
+
+
+def raw_fields(article: Article) -> dict[str, Any]:
+    """Return the fields a parser filled (not the empty defaults)."""
+    skip = {"schema_version"}
+    return {
+        k: v
+        for k, v in dataclasses.asdict(article).items()
+        if k not in skip and v not in (None, [])
+    }
+
+
+def run_parser(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the parser an expected-JSON file names and return its output as JSON data."""
+    response = response_for(spec)
+    kind, _, feed = spec["parser"].partition(":")
+    if kind == "listing":
+        parser = em.ListingParser(em.FEEDS[feed], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+        page = parser.parse(response.text)
+        output: dict[str, Any] = {
+            "total": page.total,
+            "cursor": page.cursor,
+            "entries": [dataclasses.asdict(e) for e in page.entries],
+            "skipped": [list(s) for s in page.skipped],
+        }
+        if feed == "724":
+            output["flashes"] = [
+                {"needs_page": em.flash_needs_page(e), **raw_fields(em.flash_article(e))}
+                for e in page.entries
+            ]
+        return output
+    if kind == "article_page":
+        return raw_fields(em.parse_article_page(response))
+    if kind == "news_text":
+        return {"body_html": em.news_text_body(response.text)}
+    raise AssertionError(f"unknown parser {spec['parser']}")
+
+
+@pytest.mark.parametrize("path", EXPECTED, ids=[p.name for p in EXPECTED])
+def test_fixture_matches_expected(path: Path) -> None:
+    spec = json.loads(path.read_text("utf-8"))
+    output = run_parser(spec)
+    if REGENERATE:
+        spec["output"] = output
+        path.write_text(json.dumps(spec, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    assert output == spec["output"]
+
+
+def test_every_page_and_feed_fixture_has_expected_json() -> None:
+    covered = {json.loads(p.read_text("utf-8"))["fixture"] for p in EXPECTED}
+    inputs = {
+        p.name
+        for p in FIXTURES.iterdir()
+        if p.name.startswith(("page_", "column_", "finews_", "getnewstext_", "FIXTURE_em_get"))
+        and p.suffix in {".html", ".json", ".jsonp"}
+        and not p.name.endswith(".expected.json")
+    }
+    assert inputs <= covered
+
+
+def test_article_fixtures_have_required_raw_fields() -> None:
+    for path in EXPECTED:
+        spec = json.loads(path.read_text("utf-8"))
+        if spec["parser"] == "article_page":
+            output = spec["output"]
+            assert output["title"], path.name
+            assert output["published_text"], path.name
+            assert output["body_html"], path.name
+
+
+# --- the native id ------------------------------------------------------------------------------
+
+
+def test_real_infocode_and_code_pairs_map_to_one_native_id() -> None:
+    items = json.loads(
+        (FIXTURES / "em_eminfo_FastNews_GetInfoList_items_2022-05-30.json").read_text()
+    )
+    for item in items:
+        assert em.native_id(item["infoCode"]) == item["code"]
+        assert em.native_id(item["code"]) == item["code"]
+        assert em.info_code(item["code"]) == item["infoCode"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("202205202386046762", "202205202386046762"),
+        ("NW202205202386046762", "202205202386046762"),
+        (" NW202205202386046762 ", "202205202386046762"),
+        (202205202386046762, "202205202386046762"),
+        ("https://finance.eastmoney.com/a/202205202386046762.html", "202205202386046762"),
+        ("http://stock.eastmoney.com/a/202205202386046762.html", "202205202386046762"),
+        ("http://futures.eastmoney.com/a/202609243883852788.html?from=x", "202609243883852788"),
+        ("http://finance.eastmoney.com/news/11060,202112082206672930.html", "202112082206672930"),
+        ("http://127.0.0.1:8080/a/202205202386046762.html", "202205202386046762"),
+        ("2022052023860467", None),
+        ("NW2022052023860467621", None),
+        ("https://finance.eastmoney.com/a/index.html", None),
+        ("https://caifuhao.eastmoney.com/news/20220531173000000000001", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_native_id(value: object, expected: str | None) -> None:
+    assert em.native_id(value) == expected
+
+
+# --- list responses -----------------------------------------------------------------------------
+
+
+def test_jsonp_with_code_zero_loads_when_the_code_is_not_checked() -> None:
+    text = (FIXTURES / "FIXTURE_em_search-api-web_jsonp_cmsArticleWebOld.txt").read_text("utf-8")
+    payload = em.load_payload(text, check_code=False)
+    assert payload["result"]["cmsArticleWebOld"][0]["code"] == "202609243883852788"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "html"),
+        ('{"code":"1","data":{"list":[', "not_json"),
+        ("cb({not json})", "not_json"),
+        ('{"code":"-1","message":"参数错误"}', "api_error"),
+        ('{"code":0,"message":"OK"}', "api_error"),
+        ('{"message":"no code"}', "api_error"),
+        ("[1, 2]", "api_error"),
+    ],
+)
+def test_bad_list_responses_raise_feed_error(text: str, reason: str) -> None:
+    with pytest.raises(em.FeedError) as info:
+        em.load_payload(text)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize("code", ['"1"', "1"])
+def test_success_code_as_string_or_number(code: str) -> None:
+    assert em.load_payload(f'{{"code":{code},"data":{{}}}}') == {
+        "code": json.loads(code),
+        "data": {},
+    }
+
+
+def test_listing_without_its_list_is_an_api_error() -> None:
+    parser = em.ListingParser(em.FEEDS["column"], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+    with pytest.raises(em.FeedError) as info:
+        parser.parse('{"code":"1","data":null}')
+    assert info.value.reason == "api_error"
+
+
+def test_news_text_without_body_is_no_body() -> None:
+    with pytest.raises(em.FeedError) as info:
+        em.news_text_body('{"content":"","text":null}')
+    assert info.value.reason == "no_body"
+
+
+# --- flashes ------------------------------------------------------------------------------------
+
+
+def flash(summary: str, title: str = "标题") -> em.FeedEntry:
+    return em.FeedEntry("202606163772915624", "u", title, "2026-06-16 14:09:57", summary=summary)
+
+
+@pytest.mark.parametrize(
+    ("summary", "text", "needs_page"),
+    [
+        ("【标题】正文。", "正文。", False),
+        ("  【另一个标题 Q2】 正文【括号】留下。", "正文【括号】留下。", False),
+        ("没有标题前缀。", "没有标题前缀。", False),
+        ("【只有标题】", "", True),
+        ("", "", True),
+        ("【标题】正文被截断…", "正文被截断…", True),
+        ("【标题】正文被截断...", "正文被截断...", True),
+    ],
+)
+def test_flash_text_and_when_a_page_is_needed(summary: str, text: str, needs_page: bool) -> None:
+    entry = flash(summary)
+    assert em.flash_text(entry) == text
+    assert em.flash_needs_page(entry) is needs_page
+
+
+def test_flash_article_escapes_text_and_falls_back_to_the_whole_summary() -> None:
+    assert em.flash_article(flash("【标题】A<B & C")).body_html == "<p>A&lt;B &amp; C</p>"
+    assert em.flash_article(flash("【只有标题】")).body_html == "<p>【只有标题】</p>"
+    assert em.flash_article(flash("")).body_html is None
+
+
+# --- article pages ------------------------------------------------------------------------------
+
+
+def page(
+    html: str, url: str = "https://finance.eastmoney.com/a/202205202386046762.html"
+) -> HtmlResponse:
+    return HtmlResponse(url, body=html.encode("utf-8"), headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        ("", "empty"),
+        ("<html><body><h1>502 Bad Gateway</h1></body></html>", "not_article"),
+        ("<html><body><form id='login'>请登录</form></body></html>", "not_article"),
+    ],
+)
+def test_pages_without_an_article(html: str, reason: str) -> None:
+    with pytest.raises(em.FeedError) as info:
+        em.parse_article_page(page(html))
+    assert info.value.reason == reason
+
+
+def test_current_layout_title_falls_back_to_head_title() -> None:
+    article = em.parse_article_page(
+        page(
+            "<html><head><title>标题_东方财富网</title></head><body>"
+            "<div class='infos'><div class='item'>2022年05月20日 09:51</div></div>"
+            "<div id='ContentBody' class='txtinfos'><p>正文</p></div></body></html>"
+        )
+    )
+    assert article.title == "标题_东方财富网"
+    assert article.published_text == "2022年05月20日 09:51"
+    assert article.publisher is None
+    assert article.editor is None
+
+
+def test_gbk_page_is_decoded_from_its_meta_declaration() -> None:
+    body = (FIXTURES / "page_old_gbk_202204212352230938.html").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    response = HtmlResponse(
+        "http://finance.eastmoney.com/news/1350,202204212352230938.html", body=body
+    )
+    assert "长春发布若干政策措施" in em.parse_article_page(response).title
