@@ -1,0 +1,204 @@
+"""``scrapy crawlall [SPIDER …]``: every enabled spider, or those named, in one process, locked.
+
+Made for cron and systemd timers. The spiders run one after another in one ``CrawlerProcess``:
+Scrapy counts log lines (``log_count/ERROR``, the health checks' error figure) process-wide, so
+concurrent spiders would share each other's errors, and one at a time keeps each spider's log in
+one piece. A shutdown signal stops the running spider and starts no other. A second ``crawlall``
+started while one holds the lock (``NEWS_LOCK_FILE``, ``fcntl.flock``: released by the kernel
+when the holder dies, so never stale) exits at once with :data:`EXIT_LOCKED` and crawls nothing.
+
+Each spider gets its own ``JOBDIR`` when ``NEWS_JOBDIR`` is set (``jobs/{spider}``): a run cut
+short keeps it and the next run resumes there; a clean run removes it, so the next one starts
+fresh. At the end one summary line per spider is logged.
+
+Exit codes: 0 every spider finished cleanly and healthy; 1 some spider failed (health check,
+unclean finish reason, or it never started); 2 usage error; 75 (``EX_TEMPFAIL``) another run
+holds the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
+from twisted.internet.defer import Deferred
+
+from crawler.runs import STATUS_OK, RunRecorder, summary_line
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterable
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_LOCKED = os.EX_TEMPFAIL  # 75, "try again later", as sendmail and cron wrappers expect
+DEFAULT_LOCK_FILE = str(Path(tempfile.gettempdir()) / "finews-crawlall.lock")
+
+
+class LockHeld(Exception):
+    """Another process holds the crawl lock."""
+
+
+def acquire_lock(path: str | Path) -> TextIO:
+    """Take an exclusive, non-blocking ``flock`` on ``path``; return the open file that holds it.
+
+    Raises :class:`LockHeld` (its message names the holder's pid) when another process has it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="ascii")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise LockHeld(f"another crawlall (pid {holder}) holds {path}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def select_spiders(available: Iterable[str], requested: list[str], enabled: list[str]) -> list[str]:
+    """Return the spiders to run: those ``requested``, else the ``enabled`` ones, else all.
+
+    Raises :class:`UsageError` for a name the project does not have.
+    """
+    known = sorted(available)
+    chosen = requested or enabled or known
+    unknown = [name for name in chosen if name not in known]
+    if unknown:
+        raise UsageError(f"unknown spider(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    return list(dict.fromkeys(chosen))
+
+
+def jobdir_for(template: str | None, spider: str) -> str | None:
+    """Return the spider's ``JOBDIR`` from the ``NEWS_JOBDIR`` template, ``None`` when unset."""
+    return template.format(spider=spider) if template else None
+
+
+def crawler_status(crawler: Crawler) -> str:
+    """Return the run status the recorder left in the crawler's stats; failed if it never ran."""
+    # The underscored attributes are None, not an error, for a crawler that never started.
+    stats = crawler._stats.get_stats() if crawler._stats is not None else {}
+    if crawler.spider is None or "finish_reason" not in stats:
+        return "failed"
+    return str(stats.get("news/run/status", "failed"))
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+
+    def syntax(self) -> str:
+        return "[options] [spider …]"
+
+    def short_desc(self) -> str:
+        return "Run every enabled spider (or those named) under a lock; exit 0 only if all are ok"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument(
+            "--list", action="store_true", help="print the spiders that would run and exit"
+        )
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
+        names = select_spiders(
+            get_spider_loader(self.settings).list(),
+            args,
+            [name for name in self.settings.getlist("NEWS_CRAWLALL_SPIDERS") if name.strip()],
+        )
+        if opts.list:
+            print("\n".join(names))
+            return
+        lock_path = self.settings.get("NEWS_LOCK_FILE") or DEFAULT_LOCK_FILE
+        try:
+            lock = acquire_lock(lock_path)
+        except LockHeld as held:
+            message = f"crawlall: not crawling, {held}; exit {EXIT_LOCKED}"
+            logger.warning("%s", message)
+            print(message, file=sys.stderr)
+            self.exitcode = EXIT_LOCKED
+            return
+        with lock:
+            self.exitcode = self.crawl(names)
+
+    def crawl(self, names: list[str]) -> int:
+        """Run the spiders ``names`` in turn; log one summary line each; return the exit code."""
+        assert self.crawler_process is not None
+        assert self.settings is not None
+        batch = uuid.uuid4().hex
+        template = self.settings.get("NEWS_JOBDIR")
+        crawlers: list[tuple[str, Crawler]] = []
+        for name in names:
+            crawler = self.crawler_process.create_crawler(name)
+            crawler.settings.set("NEWS_RUN_BATCH", batch, priority="cmdline")
+            if jobdir := jobdir_for(template, name):
+                crawler.settings.set("JOBDIR", jobdir, priority="cmdline")
+            crawlers.append((name, crawler))
+        logger.info("crawlall %s: running %s", batch, ", ".join(names))
+        self.crawl_in_turn([crawler for _, crawler in crawlers])
+        self.crawler_process.start()
+        return self.report(crawlers, template)
+
+    def crawl_in_turn(self, crawlers: list[Crawler]) -> None:
+        """Start the first crawler; each one that ends starts the next, unless it was shut down."""
+        assert self.crawler_process is not None
+        if not crawlers:
+            return
+        first, rest = crawlers[0], crawlers[1:]
+        running = self.crawler_process.crawl(first)
+
+        def next_one(_: Any = None) -> None:
+            if first._stats is None or first._stats.get_value("finish_reason") != "shutdown":
+                self.crawl_in_turn(rest)
+
+        if isinstance(running, Deferred):
+            running.addBoth(next_one)
+        elif isinstance(running, asyncio.Future):
+            running.add_done_callback(next_one)
+
+    def report(self, crawlers: list[tuple[str, Crawler]], template: str | None) -> int:
+        """Log each spider's summary, clear the job dirs of clean runs, return the exit code."""
+        failed: list[str] = []
+        for name, crawler in crawlers:
+            status = crawler_status(crawler)
+            recorder = _recorder(crawler)
+            line = summary_line(recorder.record) if recorder and recorder.record else None
+            if status == STATUS_OK:
+                logger.info("crawlall %s", line or f"{name}: ok")
+                if jobdir := jobdir_for(template, name):
+                    shutil.rmtree(jobdir, ignore_errors=True)
+            else:
+                failed.append(name)
+                logger.error("crawlall %s", line or f"{name}: failed (the spider did not run)")
+        if failed:
+            logger.error("crawlall: %d of %d spiders failed: %s", len(failed), len(crawlers),
+                         ", ".join(failed))  # fmt: skip
+            return EXIT_FAILED
+        logger.info("crawlall: all %d spiders ok", len(crawlers))
+        return EXIT_OK
+
+
+def _recorder(crawler: Crawler) -> RunRecorder | None:
+    """Return the crawler's :class:`~crawler.runs.RunRecorder`, if it has one."""
+    if crawler._extensions is None:
+        return None
+    return crawler.get_extension(RunRecorder)

@@ -1,0 +1,120 @@
+"""Health checks run after each spider: the signs of a broken source or a site redesign.
+
+Every check is a pure function over Scrapy's stats; :func:`check_health` returns the problems
+found, each a short sentence. The run recorder (``crawler/runs.py``) logs them at ERROR and marks
+the run failed, which makes ``scrapy crawlall`` exit non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from scrapy.settings import BaseSettings
+
+# Default minimum share of articles having each field; a falling share is the sign of a redesign.
+DEFAULT_MIN_COVERAGE = {"title": 1.0, "published_at": 1.0, "body_text": 1.0, "publisher": 0.95}
+COVERAGE_SEEN = "news/coverage/items"
+
+# Stats that count an article the spider found: scraped, dropped, or (``news/<spider>/…/skipped/
+# known``) left out because storage already has it, which is what a quiet incremental run finds.
+ITEMS_SEEN_STATS = ("item_scraped_count", "item_dropped_count")
+KNOWN_SUFFIX = "/skipped/known"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What a healthy run looks like (``NEWS_HEALTH_*`` settings)."""
+
+    expect_items: bool = True
+    max_error_ratio: float = 0.05
+    min_coverage: Mapping[str, float] = field(default_factory=DEFAULT_MIN_COVERAGE.copy)
+    coverage_min_items: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, expect_items: bool | None = None) -> Thresholds:
+        """Read the thresholds; a spider's ``expects_items`` attribute overrides the setting."""
+        configured = settings.getdict("NEWS_HEALTH_MIN_COVERAGE") or DEFAULT_MIN_COVERAGE
+        coverage = {name: float(share) for name, share in configured.items()}
+        return cls(
+            expect_items=(
+                settings.getbool("NEWS_HEALTH_EXPECT_ITEMS", True)
+                if expect_items is None
+                else expect_items
+            ),
+            max_error_ratio=settings.getfloat("NEWS_HEALTH_MAX_ERROR_RATIO", 0.05),
+            min_coverage=coverage,
+            coverage_min_items=settings.getint("NEWS_HEALTH_COVERAGE_MIN_ITEMS", 10),
+        )
+
+
+def is_present(value: Any) -> bool:
+    """Tell whether a field value counts as present: not None, not blank, not empty."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, tuple, dict, set)):
+        return bool(value)
+    return True
+
+
+def present_fields(item: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    """Return those of the field ``names`` that ``item`` has."""
+    return [name for name in names if is_present(item.get(name))]
+
+
+def items_seen(stats: Mapping[str, Any]) -> int:
+    """Return how many articles the spider found (scraped, dropped or skipped as known)."""
+    known = sum(
+        int(value)
+        for key, value in stats.items()
+        if key.startswith("news/") and key.endswith(KNOWN_SUFFIX)
+    )
+    return known + sum(int(stats.get(key, 0)) for key in ITEMS_SEEN_STATS)
+
+
+def error_count(stats: Mapping[str, Any]) -> int:
+    """Return the errors of a run: every ERROR log line (failed downloads, spider exceptions…)."""
+    return int(stats.get("log_count/ERROR", 0))
+
+
+def error_ratio(stats: Mapping[str, Any]) -> float:
+    """Return errors per request; infinite when there were errors but no request."""
+    errors = error_count(stats)
+    requests = int(stats.get("downloader/request_count", 0))
+    if requests:
+        return errors / requests
+    return float("inf") if errors else 0.0
+
+
+def coverage(stats: Mapping[str, Any], names: Iterable[str]) -> dict[str, float]:
+    """Return the share of articles that had each of the field ``names`` (empty when none seen)."""
+    seen = int(stats.get(COVERAGE_SEEN, 0))
+    if not seen:
+        return {}
+    return {name: int(stats.get(f"news/coverage/{name}", 0)) / seen for name in names}
+
+
+def check_health(stats: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
+    """Return the health problems of a finished run, an empty list when it is healthy."""
+    problems: list[str] = []
+    if thresholds.expect_items and items_seen(stats) == 0:
+        problems.append("no items: the spider found no article")
+    ratio = error_ratio(stats)
+    if ratio > thresholds.max_error_ratio:
+        problems.append(
+            f"error ratio {ratio:.2f} over {thresholds.max_error_ratio:.2f} "
+            f"({error_count(stats)} errors, {stats.get('downloader/request_count', 0)} requests)"
+        )
+    if int(stats.get(COVERAGE_SEEN, 0)) >= thresholds.coverage_min_items:
+        shares = coverage(stats, thresholds.min_coverage)
+        for name, minimum in thresholds.min_coverage.items():
+            share = shares[name]
+            if share < minimum:
+                problems.append(f"coverage of {name} {share:.0%} under {minimum:.0%}")
+    return problems

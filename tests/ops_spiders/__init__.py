@@ -1,0 +1,1 @@
+"""Tiny spiders and settings for the operations tests (``crawlall``, run records, resume)."""
