@@ -25,6 +25,8 @@ if not is_reactor_installed():
 def make_crawler(**overrides: Any) -> Crawler:
     """Return a crawler with the project's settings plus ``overrides``, its stats open."""
     settings = get_project_settings().copy_to_dict()
+    # No test talks to a real MongoDB unless it says so.
+    settings["NEWS_MONGO_URI"] = ""
     settings.update(overrides)
     crawler = get_crawler(settings_dict=settings)
     crawler.stats.open_spider()
