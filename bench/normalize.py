@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 from scrapy.exceptions import DropItem  # noqa: E402
 
 from crawler.items import Article  # noqa: E402
+from crawler.jekyll import BrokenPost, parse_post  # noqa: E402
 from tests.conftest import FIXTURES, make_crawler  # noqa: E402
-from tests.posts import read_post  # noqa: E402
 
 FETCHED = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
@@ -35,7 +35,10 @@ def sample_articles() -> list[Article]:
     paths.append(FIXTURES / "seed" / "2022-05-20-NW202205202386046762.md")
     articles = []
     for n, path in enumerate(paths):
-        post = read_post(path)
+        try:
+            post = parse_post(path.read_text(encoding="utf-8"))
+        except BrokenPost:
+            continue
         articles.append(
             Article(
                 url=f"https://finance.eastmoney.com/a/{n}.html",

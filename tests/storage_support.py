@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,10 +10,10 @@ import mongomock
 from mongomock.collection import BulkOperationBuilder
 
 from crawler.items import Article
+from crawler.jekyll import article_from_post
 from pipelines.chain import PipelineChain
 from pipelines.storage import StoragePipeline
 from tests.conftest import FIXTURES, make_crawler
-from tests.posts import read_post
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -120,20 +119,9 @@ def duplicate_groups() -> dict[str, tuple[str, list[str]]]:
 
 def post_article(chain: PipelineChain, name: str) -> Article:
     """Return one original post as a normalised article, through the project's real stages."""
-    post = read_post(POSTS / name)
-    code = re.sub(r"^NW", "", name.removesuffix(".md").split("__")[0].split("-")[-1])
-    item = Article(
-        url=f"https://finance.eastmoney.com/a/{code}.html",
-        source="eastmoney",
-        native_id=code,
-        fetched_at=FETCHED,
-        title=post.title,
-        published_text=post.date,
-        body_html=post.body,
-        summary=post.digest,
-        via="eastmoney",
+    return chain.process(
+        article_from_post(name, (POSTS / name).read_text(encoding="utf-8"), FETCHED)
     )
-    return chain.process(item)
 
 
 def normalisation_chain() -> PipelineChain:
