@@ -27,6 +27,12 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_float(name: str, default: float) -> float:
+    """Return the environment's number for ``name``, else ``default``."""
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 # --- normalisation ---------------------------------------------------------------------------
 # Zone of sources that print times without one (every Chinese source does).
 NEWS_DEFAULT_TIMEZONE = _env("NEWS_DEFAULT_TIMEZONE", "Asia/Shanghai")
@@ -60,7 +66,7 @@ NEWS_MONGO_COLLECTION = _env("NEWS_MONGO_COLLECTION", "articles")
 # Articles per unordered bulk write; a partial batch is written after this many seconds
 # (0: only when full and at close).
 NEWS_MONGO_BATCH_SIZE = _env_int("NEWS_MONGO_BATCH_SIZE", 100)
-NEWS_MONGO_FLUSH_SECONDS = _env_int("NEWS_MONGO_FLUSH_SECONDS", 5)
+NEWS_MONGO_FLUSH_SECONDS = _env_float("NEWS_MONGO_FLUSH_SECONDS", 5.0)
 # Write concern w: "majority" or a number of nodes.
 NEWS_MONGO_WRITE_CONCERN = _env("NEWS_MONGO_WRITE_CONCERN", "majority")
 # How long (ms) to wait for the server before spooling instead.
@@ -73,7 +79,7 @@ NEWS_MONGO_CLIENT_FACTORY = "pymongo.MongoClient"
 NEWS_SPOOL_DIR = _env("NEWS_SPOOL_DIR", "spool")
 # Near duplicates: SimHash distance in bits; content matches only within this publish-time window.
 NEWS_DEDUPE_NEAR_DISTANCE = _env_int("NEWS_DEDUPE_NEAR_DISTANCE", 8)
-NEWS_DEDUPE_WINDOW_HOURS = _env_int("NEWS_DEDUPE_WINDOW_HOURS", 12)
+NEWS_DEDUPE_WINDOW_HOURS = _env_float("NEWS_DEDUPE_WINDOW_HOURS", 12.0)
 
 # --- East Money (crawler/spiders/eastmoney*.py, finews.py) -------------------------------------
 # Column ids the `eastmoney` spider walks (comma-separated); empty: every news column of
@@ -121,8 +127,8 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # NEWS_RETRY_BACKOFF_MAX; a base of 0 turns the pause off.
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-NEWS_RETRY_BACKOFF_BASE = float(_env("NEWS_RETRY_BACKOFF_BASE", "1.0"))
-NEWS_RETRY_BACKOFF_MAX = float(_env("NEWS_RETRY_BACKOFF_MAX", "60"))
+NEWS_RETRY_BACKOFF_BASE = _env_float("NEWS_RETRY_BACKOFF_BASE", 1.0)
+NEWS_RETRY_BACKOFF_MAX = _env_float("NEWS_RETRY_BACKOFF_MAX", 60.0)
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.RetryBackoffMiddleware": 560}
 DOWNLOAD_TIMEOUT = 30
 DNSCACHE_ENABLED = True
@@ -140,7 +146,7 @@ HTTPCACHE_IGNORE_HTTP_CODES = [408, 429, 500, 502, 503, 504]
 LOG_LEVEL = "INFO"
 LOG_FILE = _env("NEWS_LOG_FILE", "") or None
 LOG_FILE_APPEND = True
-LOGSTATS_INTERVAL = float(_env("NEWS_PROGRESS_INTERVAL", "60"))
+LOGSTATS_INTERVAL = _env_float("NEWS_PROGRESS_INTERVAL", 60.0)
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress line
     "crawler.progress.ProgressLog": 0,
@@ -152,7 +158,7 @@ NEWS_RUNS_COLLECTION = _env("NEWS_RUNS_COLLECTION", "crawl_runs")
 NEWS_RUNS_FILE = _env("NEWS_RUNS_FILE", "")
 NEWS_RUN_OK_REASONS = ["finished"]
 NEWS_HEALTH_EXPECT_ITEMS = _env("NEWS_HEALTH_EXPECT_ITEMS", "True")
-NEWS_HEALTH_MAX_ERROR_RATIO = float(_env("NEWS_HEALTH_MAX_ERROR_RATIO", "0.05"))
+NEWS_HEALTH_MAX_ERROR_RATIO = _env_float("NEWS_HEALTH_MAX_ERROR_RATIO", 0.05)
 NEWS_HEALTH_MIN_COVERAGE = {"title": 1.0, "published_at": 1.0, "body_text": 1.0, "publisher": 0.95}
 NEWS_HEALTH_COVERAGE_MIN_ITEMS = _env_int("NEWS_HEALTH_COVERAGE_MIN_ITEMS", 10)
 # scrapy crawlall: the spiders it runs (empty: all), its lock, each spider's resumable JOBDIR.

@@ -131,28 +131,34 @@ def _credit(text: str, credits: Credits) -> bool:
     return False
 
 
-def _credit_candidates(root: HtmlElement) -> list[HtmlElement]:
-    """Return the paragraphs that may hold credits: the last few and the first."""
-    paragraphs = [child for child in root if child.tag == "p"]
-    end = paragraphs[-CREDIT_LINES_AT_END:]
-    start = [p for p in paragraphs[:CREDIT_LINES_AT_START] if p not in end]
-    return list(reversed(end)) + start
+def _take_credit(block: HtmlElement, credits: Credits) -> bool:
+    """Record and remove ``block`` when it is a credit paragraph; tell whether it was."""
+    if block.tag != "p" or block.find(".//img") is not None:
+        return False
+    text = clean_inline_text(block.text_content())
+    if not text or not _credit(text, credits):
+        return False
+    block.drop_tree()
+    return True
 
 
 def extract_credits(body_html: str) -> tuple[str, Credits]:
-    """Split credit lines off sanitised body HTML; return the remaining HTML and the credits."""
+    """Split credit lines off sanitised body HTML; return the remaining HTML and the credits.
+
+    Only the unbroken run of credit paragraphs that ends the body counts (a chart's
+    ``来源：国家统计局`` between two paragraphs is the chart's), and a credit line opening it.
+    """
     credits = Credits()
     if not body_html:
         return body_html, credits
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    removed = False
-    for paragraph in _credit_candidates(root):
-        if paragraph.find(".//img") is not None:
-            continue
-        text = clean_inline_text(paragraph.text_content())
-        if text and _credit(text, credits):
-            paragraph.drop_tree()
-            removed = True
+    removed = 0
+    for block in list(reversed(root))[:CREDIT_LINES_AT_END]:
+        if not _take_credit(block, credits):
+            break
+        removed += 1
+    opening = root[:CREDIT_LINES_AT_START]
+    removed += sum(_take_credit(block, credits) for block in opening)
     if not removed:
         return body_html, credits
     remaining = (root.text or "") + "".join(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-_TAG_RE = re.compile(r"<[^>]*>")
+# Only what looks like a tag: "3<5 且 6>4" in a headline is text, not markup.
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->", re.S)
 _SPACE_RE = re.compile(r"\s+")
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u2028\u2029\u2060\ufeff\x00-\x08\x0b\x0c\x0e-\x1f]")
 

@@ -91,6 +91,8 @@ def test_credit_lines_leave_the_body() -> None:
         "<p>正文。</p><p>图片来源：霍尼韦尔官网</p>",  # a caption's credit is not the article's
         "<p>正文。</p><p>来源：<img src='https://a.cn/logo.png'></p>",
         "<p>正文。</p><p>文章来源于多方数据整理，经编辑部核实后发布，仅供参考。</p>",
+        # A chart's source between paragraphs is the chart's, not the article's.
+        "<p>正文。</p><p>下图为各季度增速：</p><p>来源：国家统计局</p><p>分析人士认为，增速回升。</p>",
     ],
 )
 def test_ordinary_paragraphs_stay(body: str) -> None:

@@ -26,6 +26,10 @@ from pipelines.title import normalize_original_title, normalize_title
         # A literal angle bracket in text survives (it was escaped on the page).
         ("《&lt;蒙特利尔议定书&gt;基加利修正案》生效", "《<蒙特利尔议定书>基加利修正案》生效"),
         ("zero\u200bwidth\ufeff", "zerowidth"),
+        # Comparisons are text, not tags.
+        ("3<5 且 6>4 的行情", "3<5 且 6>4 的行情"),
+        ("A股<5%的公司>", "A股<5%的公司>"),
+        ("<b>注意</b><!-- x -->：市盈率<10倍", "注意：市盈率<10倍"),
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
