@@ -35,7 +35,16 @@ class NewsPipeline:
             self.stats.inc_value(f"news/{key}", count)
 
     def process_item(self, item: Any) -> Any:
-        self.process_article(ItemAdapter(item))
+        adapter = ItemAdapter(item)
+        try:
+            self.process_article(adapter)
+        except DropItem:
+            raise
+        except Exception as exc:
+            # A stage's bug must cost one counted article, never the crawl or a silent loss.
+            self.inc("dropped/stage_error")
+            logger.exception("%s failed on %s", type(self).__name__, adapter.get("url"))
+            raise DropItem(f"stage_error: {type(self).__name__}: {exc!r}") from exc
         return item
 
     def process_article(self, adapter: ItemAdapter) -> None:

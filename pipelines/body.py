@@ -17,6 +17,7 @@ import lxml.html
 import nh3
 
 from pipelines.base import NewsPipeline
+from pipelines.text import scrub
 
 if TYPE_CHECKING:
     from itemadapter import ItemAdapter
@@ -39,14 +40,17 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 
+# Inline styles compared in lower case without white space ("DISPLAY: NONE" hides too).
+_STYLE_FOLD = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\n\r"
+_STYLE_FOLD_TO = "abcdefghijklmnopqrstuvwxyz"
 # Elements removed with everything inside them.
 _DROP_XPATH = lxml.etree.XPath(
     "//script | //style | //iframe | //frame | //form | //noscript | //object | //embed"
     " | //svg | //math | //template | //button | //input | //select | //textarea | //link"
     " | //meta | //head | //title | //audio | //video | //canvas"
     " | //*[@hidden] | //*[@aria-hidden='true']"
-    " | //*[contains(translate(@style, ' \t\n', ''), 'display:none')]"
-    " | //*[contains(translate(@style, ' \t\n', ''), 'visibility:hidden')]"
+    f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'display:none')]"
+    f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'visibility:hidden')]"
     # East Money furniture (sources.md §3): ad close buttons, back-to-top links, ad slots,
     # account-opening links and the empty quote placeholders after stock names.
     " | //img[contains(@class, 'em_handle_adv_close')] | //a[contains(@class, 'toplink')]"
@@ -63,14 +67,19 @@ _UNWRAP_XPATH = lxml.etree.XPath(
 _STOCK_IMG_START = "EM_StockImg_Start"
 _STOCK_IMG_END = "EM_StockImg_End"
 
-# Short blocks whose text says they are promotion, disclaimer or share furniture.
-NOISE_TEXT = re.compile(
-    r"郑重声明|风险自负|不构成投资建议|据此操作|"
-    r"在东方财富看资讯行情|东方财富.{0,12}开户|选东方财富证券|"
-    r"由AI(?:生成|辅助|大模型)|AI(?:生成|创作|辅助)(?:内容|声明)?|内容由.{0,10}(?:AI|人工智能|大模型)|"
-    r"扫一扫|扫描二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角"
+# Short blocks that are East Money's promotions, wherever they stand.
+PROMOTION_TEXT = re.compile(r"在东方财富看资讯行情|选东方财富证券|东方财富.{0,12}开户")
+# Disclaimers and share hints: only as a block opening with them, among the body's first or
+# last blocks. News about AI labelling or investor warnings uses the same words in its text.
+DISCLAIMER_TEXT = re.compile(
+    r"^(?:郑重声明|免责声明|特别声明|风险提示)[:：]"
+    r"|^(?:本文|以上|本篇|文章)?(?:内容)?(?:由|系|为|来自).{0,12}(?:AI|人工智能|大模型)"
+    r"|^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议"
+    r"|^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角)"
 )
 NOISE_MAX_CHARS = 200
+DISCLAIMER_BLOCKS_AT_START = 2
+DISCLAIMER_BLOCKS_AT_END = 3
 
 _BLOCK_CONTAINERS = frozenset(
     {"div", "section", "article", "center", "header", "footer", "figure", "figcaption", "main",
@@ -84,7 +93,20 @@ _HEADING_MAP = {"h1": "h2", "h5": "h4", "h6": "h4"}
 _INDENT = " \t\r\n\u3000\xa0"
 _LINE_SPACE = re.compile(r"[ \t\r\u3000\xa0]+")
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
+# Legacy tags whose content HTML parsers read as raw text, swallowing the markup after them.
+_RAW_TEXT_TAG = re.compile(r"<(/?)(?:xmp|plaintext|listing)\b", re.I)
+# Numeric references to characters no text may hold (``&#1;``): removed before parsing.
+_CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-lazy-src")
+
+
+def _keep_storable(match: re.Match[str]) -> str:
+    """Return a numeric character reference unless it names an unstorable character."""
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    if code > 0x10FFFF or scrub(chr(code)) == "":
+        return ""
+    return match.group(0)
 
 
 def _parse_fragment(raw_html: str) -> HtmlElement:
@@ -119,14 +141,28 @@ def _remove_stock_image_blocks(root: HtmlElement) -> None:
             sibling = following
 
 
+def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
+    """Return the blocks holding no other block, in document order."""
+    return [
+        element
+        for element in root.iter(*_BLOCK_TAGS)
+        if element is not root and not any(c.tag in _BLOCK_TAGS for c in element.iterchildren())
+    ]
+
+
 def _remove_noise_blocks(root: HtmlElement) -> None:
-    """Remove short paragraphs of promotion, disclaimer or share text."""
-    for element in list(root.iter("p", "div", "section", "center", "span", "font")):
-        if element.getparent() is None:
+    """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
+    blocks = _leaf_blocks(root)
+    edges = {
+        *blocks[:DISCLAIMER_BLOCKS_AT_START],
+        *blocks[len(blocks) - DISCLAIMER_BLOCKS_AT_END :],
+    }
+    for block in blocks:
+        text = block.text_content().strip(_INDENT)
+        if len(text) > NOISE_MAX_CHARS:
             continue
-        text = element.text_content()
-        if len(text) <= NOISE_MAX_CHARS and NOISE_TEXT.search(text):
-            _remove(element)
+        if PROMOTION_TEXT.search(text) or (block in edges and DISCLAIMER_TEXT.search(text)):
+            _remove(block)
 
 
 def _normalise_blocks(root: HtmlElement) -> None:
@@ -145,8 +181,15 @@ def _is_loose(node: HtmlElement) -> bool:
     return isinstance(node.tag, str) and node.tag not in _BLOCK_TAGS
 
 
+def _wrap_all_loose_content(root: HtmlElement) -> None:
+    """Wrap loose content of the root and of every container that holds blocks."""
+    for container in [root, *root.iter(*_BLOCK_CONTAINERS)]:
+        if container is root or container.tag in _BLOCK_CONTAINERS:
+            _wrap_loose_content(container)
+
+
 def _wrap_loose_content(root: HtmlElement) -> None:
-    """Gather top-level text and inline elements into paragraphs; a newline there ends one.
+    """Gather a container's own text and inline elements into paragraphs; a newline ends one.
 
     Plain-text bodies (the original system's early posts) and text between blocks end up in
     ``<p>`` elements like everything else.
@@ -217,6 +260,7 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     """Return the article body as sanitised HTML ("" when nothing is left)."""
     if not raw_html or not raw_html.strip():
         return ""
+    raw_html = _RAW_TEXT_TAG.sub(r"<\1pre", _CONTROL_REFERENCE.sub(_keep_storable, scrub(raw_html)))
     try:
         root = _parse_fragment(raw_html)
     except (lxml.etree.ParserError, ValueError):
@@ -226,9 +270,9 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
         _remove(element)
     for element in _select(_UNWRAP_XPATH, root):
         element.drop_tag()
-    _remove_noise_blocks(root)
     _normalise_blocks(root)
-    _wrap_loose_content(root)
+    _wrap_all_loose_content(root)
+    _remove_noise_blocks(root)
     _clean_attributes(root, base_url)
     _strip_indentation(root)
     inner = (root.text or "") + "".join(

@@ -40,7 +40,8 @@ class PublishTime:
 _DATETIME_RE = re.compile(
     r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\s*(?:星期|周)[一二三四五六日天])?"
-    r"(?:(?:\s*|T)(上午|下午)?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?)?"
+    r"(?:(?:\s*|T)(上午|下午)?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?"
+    r"(?:\s*([AP])\.?M\b\.?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2}|GMT[+-]\d{1,2}|UTC[+-]\d{1,2})?",
     re.IGNORECASE,
 )
@@ -64,7 +65,9 @@ _AGO_UNITS = {
     "星期": timedelta(weeks=1),
 }
 _DIGIT_RE = re.compile(r"\d")
-_RFC2822_RE = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}")
+_RFC2822_RE = re.compile(
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{4})\s+\d{1,2}:\d{2}"
+)
 
 
 def format_offset(moment: datetime) -> str:
@@ -90,14 +93,23 @@ def _fixed_zone(text: str) -> tzinfo:
     hours, minutes = (
         (int(digits[:2]), int(digits[2:] or 0)) if len(digits) > 2 else (int(digits), 0)
     )
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    offset = timedelta(hours=hours, minutes=minutes)
+    if offset > MAX_OFFSET or minutes >= 60:
+        raise ValueError(f"no zone is {text} from UTC")
+    return timezone(sign * offset)
+
+
+_AFTERNOON = frozenset({"下午", "P", "p"})
+_MORNING = frozenset({"上午", "A", "a"})
+# The widest UTC offset any zone uses (Kiribati, +14:00); beyond it a printed offset is garbage.
+MAX_OFFSET = timedelta(hours=14)
 
 
 def _to_hour24(hour: int, meridiem: str | None) -> int:
-    """Apply 上午/下午 to a 12-hour clock value."""
-    if meridiem == "下午" and hour < 12:
+    """Apply 上午/下午 (or AM/PM) to a 12-hour clock value."""
+    if meridiem in _AFTERNOON and hour < 12:
         return hour + 12
-    if meridiem == "上午" and hour == 12:
+    if meridiem in _MORNING and hour == 12:
         return 0
     return hour
 
@@ -112,19 +124,19 @@ def _parse_absolute(text: str, zone: tzinfo) -> datetime | None:
     match = _DATETIME_RE.search(text)
     if match is None:
         return None
-    year, month, day, meridiem, hour, minute, second, zone_text = match.groups()
+    year, month, day, meridiem, hour, minute, second, english, zone_text = match.groups()
     try:
         moment = datetime(
             int(year),
             int(month),
             int(day),
-            _to_hour24(int(hour or 0), meridiem),
+            _to_hour24(int(hour or 0), meridiem or english),
             int(minute or 0),
             int(second or 0),
         )
+        return _localise(moment, _fixed_zone(zone_text) if zone_text else zone)
     except ValueError:
         return None
-    return _localise(moment, _fixed_zone(zone_text) if zone_text else zone)
 
 
 def _parse_without_year(
@@ -166,7 +178,10 @@ def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
     if match is not None:
         amount, unit = match.groups()
         count = 0.5 if amount == "半" else int(amount)
-        return (now - count * _AGO_UNITS[unit]).astimezone(zone)
+        try:
+            return (now - count * _AGO_UNITS[unit]).astimezone(zone)
+        except OverflowError:
+            return None
     return None
 
 
@@ -182,12 +197,15 @@ def _parse_epoch(text: str, zone: tzinfo) -> datetime | None:
 
 def _parse_rfc2822(text: str) -> datetime | None:
     """Read RSS dates: ``Fri, 20 May 2022 09:51:48 +0800``."""
-    if not _RFC2822_RE.match(text):
+    match = _RFC2822_RE.match(text)
+    if match is None:
         return None
     try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError):
         return None
+    # The email module reads years below 100 as 19xx/20xx: a guess we refuse.
+    return moment if moment.year == int(match["year"]) else None
 
 
 def _parse_with_dateparser(text: str, now: datetime, zone: tzinfo) -> datetime | None:
@@ -240,7 +258,10 @@ def parse_publish_time(
         return None
     if moment.tzinfo is None:  # RFC 2822's "-0000": zone unknown, so the source's
         moment = _localise(moment, zone)
-    return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
+    try:
+        return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        return None
 
 
 def is_plausible(at: datetime, now: datetime, *, max_future: timedelta, min_year: int) -> bool:

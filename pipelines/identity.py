@@ -33,13 +33,16 @@ def canonicalize(url: str) -> str | None:
     url = url.strip()
     if not url.lower().startswith(("http://", "https://")):
         return None
-    cleaned = url_query_cleaner(
-        url,
-        parameterlist=[p for p in _query_keys(url) if _is_tracking(p)],
-        remove=True,
-        keep_fragments=False,
-    )
-    canonical = canonicalize_url(cleaned, keep_fragments=False)
+    try:
+        cleaned = url_query_cleaner(
+            url,
+            parameterlist=[p for p in _query_keys(url) if _is_tracking(p)],
+            remove=True,
+            keep_fragments=False,
+        )
+        canonical = canonicalize_url(cleaned, keep_fragments=False)
+    except ValueError:  # "http://[::1/a": not a URL at all
+        return None
     scheme, sep, rest = canonical.partition("://")
     host, slash, path = rest.partition("/")
     return f"{scheme}{sep}{host.lower()}{slash}{path}"

@@ -69,7 +69,7 @@ class StoragePipeline:
         if self._connect():
             self._replay("replay/")
         if self.config.flush_seconds > 0:
-            self.timer = create_looping_call(self._flush_if_due)
+            self.timer = create_looping_call(self._flush_on_timer)
             self.timer.start(self.config.flush_seconds, now=False)
 
     def process_item(self, item: Any) -> Any:
@@ -104,7 +104,11 @@ class StoragePipeline:
         self._disconnect()
 
     def flush(self) -> None:
-        """Write the buffered records; spool them when MongoDB is down or the write fails."""
+        """Write the buffered records; spool them when MongoDB is down or the write fails.
+
+        Records that cannot be stored (MongoDB refuses them, or they cannot be encoded) go to the
+        rejected spool; the others of their batch are stored.
+        """
         records, self.buffer = self.buffer, []
         self.last_flush = time.monotonic()
         if not records:
@@ -122,6 +126,13 @@ class StoragePipeline:
                 return
         self.spool.append(records)
         self.inc("store/spooled", len(records))
+
+    def _flush_on_timer(self) -> None:
+        """Flush when due, for the timer: an error is logged and never stops the timer."""
+        try:
+            self._flush_if_due()
+        except Exception:
+            logger.exception("Storing a batch of articles failed; the timer keeps flushing")
 
     def _flush_if_due(self) -> None:
         """Flush when the flush interval (0: none) has passed since the last flush."""

@@ -65,7 +65,10 @@ def normalize_original_title(raw: str | None, max_length: int = 200) -> str | No
 
 
 class TitlePipeline(NewsPipeline):
-    """Normalise ``title`` and ``original_title``; validate drops an unusable title."""
+    """Normalise ``title``, ``original_title`` and the feed's ``summary``.
+
+    Validate drops an article whose title is unusable.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
@@ -81,3 +84,5 @@ class TitlePipeline(NewsPipeline):
         adapter["title"] = title
         original = normalize_original_title(adapter.get("original_title"), self.max_length)
         adapter["original_title"] = original if original != title else None
+        summary = clean_inline_text(adapter.get("summary") or "")
+        adapter["summary"] = summary or None

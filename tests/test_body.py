@@ -57,6 +57,45 @@ def test_hostile_and_noise_markup_is_removed(raw: str, gone: str) -> None:
     assert "正文" in body
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # News about AI labelling, investor warnings: the words of disclaimers, in the text.
+        "<p>网信办：AI生成内容须添加显式标识，9月1日起施行。</p>",
+        "<p>首段。</p><p>证监会提醒，投资者据此操作的，损失风险自负。</p><p>中段。</p><p>末段。</p><p>结尾。</p>",
+        "<p>首段。</p><p>次段。</p><p>办法要求，AI生成合成内容应当添加标识。</p><p>中段。</p><p>末段。</p><p>结尾。</p>",
+    ],
+)
+def test_ordinary_text_with_disclaimer_words_stays(raw: str) -> None:
+    assert html_to_text(clean(raw)) == html_to_text(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("<p>正文第一段\x0b内容</p><p>第二\x08段\x00</p>", "正文第一段内容\n第二段"),
+        ("正文\ud83d，截断", "正文，截断"),
+        ("<p>正文</p><xmp>原样<b>x</b></xmp><p>后文</p>", "正文\n原样x\n后文"),
+        ("<p>正文</p><plaintext>x", "正文\nx"),
+        ('<p>正文</p><p style="DISPLAY: NONE">隐藏</p>', "正文"),
+        ("<p>正&#1;文&#x41;&#0;&#99999999999;</p>", "正文A"),
+        ("<div>散落的文字<p>段落</p></div>", "散落的文字\n段落"),
+    ],
+)
+def test_control_characters_and_legacy_markup(raw: str, text: str) -> None:
+    assert html_to_text(clean(raw)) == text
+
+
+def test_sanitising_twice_changes_nothing() -> None:
+    for raw in (
+        "郑重声明：本文不构成投资建议",
+        "正文。<br>郑重声明：以上内容仅供参考",
+        "<p>a</p>b<p>c</p>",
+    ):
+        once = clean(raw)
+        assert clean(once) == once
+
+
 def test_stock_links_keep_their_text_only() -> None:
     raw = (
         '<p>　　<span id="stock_1.600030"><a target="_blank" href="http://quote.eastmoney.com/unify/r/1.600030"'

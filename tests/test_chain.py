@@ -136,3 +136,26 @@ def test_drop_logged_once_per_reason(chain, caplog) -> None:  # type: ignore[no-
     messages = [r.getMessage() for r in caplog.records if "missing_published_at" in r.getMessage()]
     assert len(messages) == 1
     assert "https://a.cn/0.html" in messages[0]
+
+
+def test_a_failing_stage_costs_one_counted_article(chain, crawler, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    import pipelines.body
+
+    def broken(raw: str | None, base_url: str | None = None) -> str:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(pipelines.body, "sanitize_body", broken)
+    item = Article(url="https://a.cn/1.html", source="s", title="t", body_html="<p>x</p>")
+    with pytest.raises(DropItem, match="stage_error: BodyPipeline"):
+        chain.process(item)
+    assert crawler.stats.get_value("news/dropped/stage_error") == 1
+    assert any(
+        "BodyPipeline failed on https://a.cn/1.html" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_summary_is_cleaned(chain) -> None:  # type: ignore[no-untyped-def]
+    seed = FIXTURES / "seed" / "2022-05-20-NW202205202386046762.md"
+    article = article_from_post(seed)
+    article.summary = "　<em>摘要</em>被截断\ud83d "
+    assert chain.process(article).summary == "摘要被截断"

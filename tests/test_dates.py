@@ -54,6 +54,9 @@ def utc(*args: int) -> datetime:
         ("Fri, 20 May 2022 09:51:48 +0800", utc(2022, 5, 20, 1, 51, 48), "+08:00"),
         ("Fri, 20 May 2022 01:51:48 GMT", utc(2022, 5, 20, 1, 51, 48), "+00:00"),
         ("20 May 2022 09:51 -0000", utc(2022, 5, 20, 1, 51), "+08:00"),
+        # English clock times.
+        ("2022-05-20 09:51 PM", utc(2022, 5, 20, 13, 51), "+08:00"),
+        ("2022-05-20 12:05 am", utc(2022, 5, 19, 16, 5), "+08:00"),
         # dateparser takes the rest.
         ("May 20, 2022 9:51 AM", utc(2022, 5, 20, 1, 51), "+08:00"),
     ],
@@ -67,7 +70,25 @@ def test_parse_publish_time(raw: str | int, expected: datetime, offset: str) -> 
 
 
 @pytest.mark.parametrize(
-    "raw", ["明天见", "2022-13-45", "2022-02-30 10:00", "", "   ", None, "garbage", "星期五", True]
+    "raw",
+    [
+        "明天见",
+        "2022-13-45",
+        "2022-02-30 10:00",
+        "",
+        "   ",
+        None,
+        "garbage",
+        "星期五",
+        True,
+        # Impossible offsets, times before the calendar, counts beyond any clock.
+        "2022-05-20 09:51 +9999",
+        "2022-05-20 09:51 GMT+99",
+        "2022-05-20 09:51 +0875",
+        "0001-01-01 00:00",
+        "Sat, 01 Jan 0001 00:00:00 +0800",
+        "99999999999999天前",
+    ],
 )
 def test_garbage_is_refused(raw: object) -> None:
     assert parse_publish_time(raw, now=NOW) is None  # type: ignore[arg-type]
