@@ -40,11 +40,12 @@ class KnownArticles:
         wanted = {i for i in ids if isinstance(i, str)}
         if not wanted or self.config is None:
             return wanted
-        if self.client is None:
-            self.client = make_client(self.config)
         listed = sorted(wanted)
         query = {"$or": [{"_id": {"$in": listed}}, {"sightings.id": {"$in": listed}}]}
         try:
+            # Inside the try: building the client resolves a mongodb+srv:// host, which can fail.
+            if self.client is None:
+                self.client = make_client(self.config)
             found = list(articles(self.client, self.config).find(query, {"sightings.id": 1}))
         except PyMongoError as error:
             logger.warning(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from itemadapter import ItemAdapter
+from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
@@ -32,7 +33,7 @@ from crawler.health import (
     error_ratio,
     present_fields,
 )
-from crawler.store.mongo import StorageConfig, make_client
+from crawler.store.mongo import StorageConfig, make_client, redact_uri
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -188,11 +189,21 @@ def mongo_sink(settings: BaseSettings) -> MongoRunSink | None:
 
     Connects as the storage does (:mod:`crawler.store.mongo`: ``NEWS_MONGO_URI``, the client
     factory seam, the short server-selection timeout); nothing is contacted until the first write.
+    A client that cannot even be built (an ``mongodb+srv://`` host DNS does not know) is warned
+    about and gives ``None``: the run is then recorded only in the log.
     """
     config = StorageConfig.from_settings(settings)
     if not config.uri:
         return None
-    client = make_client(config)
+    try:
+        client = make_client(config)
+    except PyMongoError as error:
+        logger.warning(
+            "Cannot connect to MongoDB at %s (%s): this run is recorded only in the log",
+            config.where,
+            redact_uri(str(error)),
+        )
+        return None
     collection = client[config.database][settings.get("NEWS_RUNS_COLLECTION", "crawl_runs")]
     return MongoRunSink(collection, client)
 

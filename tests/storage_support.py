@@ -6,6 +6,7 @@ import csv
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import bson
 import mongomock
 from mongomock.collection import BulkOperationBuilder
 
@@ -49,6 +50,21 @@ def mongo_client(monkeypatch: pytest.MonkeyPatch) -> mongomock.MongoClient:
 
     monkeypatch.setattr(BulkOperationBuilder, "add_update", add_update)
     return mongomock.MongoClient(tz_aware=True)
+
+
+def encode_writes(monkeypatch: pytest.MonkeyPatch, collection: Any) -> None:
+    """Make ``collection``'s bulk writes BSON-encode every document first, as pymongo does.
+
+    mongomock stores Python objects as they are, so without this it accepts what MongoDB cannot.
+    """
+    real = type(collection).bulk_write
+
+    def bulk_write(self: Any, requests: list[Any], *args: Any, **kwargs: Any) -> Any:
+        for request in requests:
+            bson.encode(request._doc)
+        return real(self, requests, *args, **kwargs)
+
+    monkeypatch.setattr(type(collection), "bulk_write", bulk_write)
 
 
 def storage_settings(client: Any, spool_dir: Path, **overrides: Any) -> dict[str, Any]:

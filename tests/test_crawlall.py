@@ -245,3 +245,19 @@ def test_select_spiders_refuses_unknown_names() -> None:
 def test_jobdir_for() -> None:
     assert jobdir_for("jobs/{spider}", "eastmoney") == "jobs/eastmoney"
     assert jobdir_for("", "eastmoney") is None
+
+
+def test_finished_but_unhealthy_run_clears_its_jobdir_so_the_next_run_crawls(
+    tmp_path: Path,
+) -> None:
+    jobs = tmp_path / "jobs"
+    common = ("-s", f"NEWS_JOBDIR={jobs}/{{spider}}", "-s", "NEWS_HEALTH_COVERAGE_MIN_ITEMS=5")
+    with MockServer(routes(publisher=None)) as server:
+        for _ in range(2):
+            result = run(tmp_path, server, "crawlall", "ops_pages", *common)
+            assert result.returncode == 1  # low publisher coverage fails the health check
+            assert not (jobs / "ops_pages").exists()  # finished: nothing left to resume
+        assert server.count("/list.html") == 2  # the second run was not filtered as a duplicate
+    records = run_records(tmp_path)
+    assert [r["items"]["scraped"] for r in records] == [ARTICLES, ARTICLES]
+    assert [r["problems"] for r in records] == [["coverage of publisher 0% under 95%"]] * 2

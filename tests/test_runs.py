@@ -108,10 +108,12 @@ def recorded_crawler(**settings: Any) -> tuple[Crawler, RunRecorder]:
     """Return a crawler of a spider named ``news`` and its recorder, writing to mongomock."""
     settings_dict = get_project_settings().copy_to_dict()
     settings_dict.update(
-        NEWS_MONGO_URI="mongodb://runs.test",
-        NEWS_MONGO_CLIENT_FACTORY="mongomock.MongoClient",
-        NEWS_HEALTH_COVERAGE_MIN_ITEMS=1,
-        **settings,
+        {
+            "NEWS_MONGO_URI": "mongodb://runs.test",
+            "NEWS_MONGO_CLIENT_FACTORY": "mongomock.MongoClient",
+            "NEWS_HEALTH_COVERAGE_MIN_ITEMS": 1,
+            **settings,
+        }
     )
     crawler = get_crawler(NewsSpider, settings_dict)
     crawler.stats.open_spider()
@@ -172,6 +174,24 @@ def test_a_failing_sink_is_logged_and_dropped_not_raised(caplog: pytest.LogCaptu
     assert recorder.sinks == []
     assert "Could not write the run record to Broken" in caplog.text
     assert "Run summary: news: ok (finished" in caplog.text
+
+
+def test_an_srv_uri_dns_cannot_resolve_leaves_the_record_to_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Building an mongodb+srv:// client resolves its host: here DNS fails at once (.invalid).
+    uri = "mongodb+srv://finews:s3cret@cluster.nonexistent.invalid/"
+    _, recorder = recorded_crawler(
+        NEWS_MONGO_URI=uri, NEWS_MONGO_CLIENT_FACTORY="pymongo.MongoClient"
+    )
+    with caplog.at_level(logging.INFO):
+        recorder.spider_opened()  # before the fix: ConfigurationError out of the signal handler
+        recorder.spider_closed("finished")
+    assert recorder.sinks == []
+    assert recorder.record is not None
+    assert "this run is recorded only in the log" in caplog.text
+    assert "Run summary: news" in caplog.text
+    assert "s3cret" not in caplog.text
 
 
 def test_file_sink_appends_the_final_record_only(tmp_path: Path) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
@@ -104,6 +105,42 @@ def test_replay_leaves_a_file_a_running_crawl_holds(tmp_path: Path) -> None:
     assert live.path.exists()
     live.close()
     assert spool.replay(tmp_path, store, batch_size=10) == {"inserted": 1}  # type: ignore[arg-type]
+
+
+def test_a_replay_never_locks_a_new_spool_file_before_its_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_flock = fcntl.flock
+    taken: list[IO[bytes]] = []
+
+    def replay_first(file: Any, operation: int) -> None:
+        # Another process replays the spool just as the writer locks its new file.
+        for path in spool.pending_files(tmp_path):
+            other = open(path, "rb")  # held while it replays, as a replay holds it
+            try:
+                real_flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other.close()
+            else:
+                taken.append(other)
+        real_flock(file, operation)
+
+    monkeypatch.setattr(spool.fcntl, "flock", replay_first)
+    live = spool.SpoolFile(tmp_path)
+    try:
+        live.append([record(1)])  # before the fix: BlockingIOError, the batch lost
+    finally:
+        for other in taken:
+            other.close()
+    assert taken == []
+    assert live.count == 1
+    assert spool.pending_files(tmp_path) == [live.path]  # the hidden name is gone
+    monkeypatch.undo()
+    store = FakeStore()
+    assert spool.replay(tmp_path, store, batch_size=10) == Counter()  # type: ignore[arg-type]
+    live.close()
+    assert spool.replay(tmp_path, store, batch_size=10) == {"inserted": 1}  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_rejected_files_are_not_replayed(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import mongo_json_schema
+from crawler.store import spool
 from crawler.store.mongo import ARTICLE_INDEXES, StorageConfig, prepare_collection, redact_uri
 from crawler.store.writer import ArticleStore, Record
 from pipelines.storage import StoragePipeline
@@ -20,6 +21,7 @@ from tests.storage_support import (
     FETCHED,
     PUBLISHED,
     article,
+    encode_writes,
     later,
     mongo_client,
     open_pipeline,
@@ -293,6 +295,95 @@ def test_scraped_keys_never_become_operators(client: Any, collection: Any, tmp_p
     hostile = article(1, summary={"$where": "sleep(1000)", "a.b": {"$gt": ""}})
     run(client, tmp_path, hostile)
     assert collection.find_one()["summary"] == {"＄where": "sleep(1000)", "a．b": {"＄gt": ""}}
+
+
+def test_lone_surrogates_and_nul_are_stored_as_encodable_text(
+    client: Any, collection: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encode_writes(monkeypatch, collection)
+    cut = article(1, summary="摘要被截断\ud83d", title="标题\x00", authors=["\udc00记者"])
+    crawler = run(client, tmp_path, cut, distinct(2), NEWS_MONGO_BATCH_SIZE=5)
+    assert store_stats(crawler) == {"inserted": 2}
+    doc = collection.find_one({"_id": "eastmoney:202611260000000001"})
+    assert (doc["summary"], doc["title"], doc["authors"]) == (
+        "摘要被截断\ufffd",
+        "标题",
+        ["\ufffd记者"],
+    )
+
+
+def test_a_nul_in_a_key_is_escaped(
+    client: Any, collection: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encode_writes(monkeypatch, collection)
+    crawler = run(client, tmp_path, article(1, summary={"a\x00b": {"$x\x00": 1}}))
+    assert store_stats(crawler) == {"inserted": 1}
+    assert collection.find_one()["summary"] == {"a␀b": {"＄x␀": 1}}
+
+
+@pytest.mark.parametrize("bad", [2**64, {1, 2}], ids=["int-overflow", "set"])
+def test_an_unencodable_item_is_rejected_and_its_batch_stored(
+    client: Any, collection: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: Any
+) -> None:
+    encode_writes(monkeypatch, collection)
+    items = [distinct(1), article(2, summary=bad, body_text="第二篇" * 30), distinct(3)]
+    crawler = run(client, tmp_path, *items, NEWS_MONGO_BATCH_SIZE=3)
+    assert store_stats(crawler) == {"inserted": 2, "rejected": 1}
+    assert sorted(doc["_id"] for doc in collection.find()) == [
+        "eastmoney:202611260000000001",
+        "eastmoney:202611260000000003",
+    ]
+    (rejected,) = (tmp_path / "spool").glob("rejected-*.jsonl")
+    (line,) = rejected.read_bytes().splitlines()
+    assert b"eastmoney:202611260000000002" in line
+
+
+def test_a_rejected_record_with_a_lone_surrogate_is_spooled(tmp_path: Path) -> None:
+    record = Record({**vars(article(1, summary="半个表情\ud83d")), "authors": [2**64]}, FETCHED)
+    file = spool.SpoolFile(tmp_path, spool.REJECTED)
+    file.append([record])
+    file.close()
+    assert file.path is not None
+    data = file.path.read_bytes()
+    data.decode("utf-8")  # still valid UTF-8
+    assert spool.decode(data) == record
+
+
+def test_the_flush_timer_survives_a_failing_flush(
+    client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    timers: list[Any] = []
+
+    class Timer:
+        running = False
+
+        def __init__(self, func: Any) -> None:
+            self.func = func
+            timers.append(self)
+
+        def start(self, interval: float, now: bool) -> None:
+            self.running = True
+
+        def stop(self) -> None:
+            self.running = False
+
+    monkeypatch.setattr("pipelines.storage.create_looping_call", Timer)
+    crawler = make_crawler(**storage_settings(client, tmp_path, NEWS_MONGO_FLUSH_SECONDS=30))
+    pipeline = open_pipeline(crawler)
+    (timer,) = timers
+    pipeline.buffer.append(Record(dict(vars(distinct(1))), FETCHED))
+    pipeline.last_flush -= 31  # the flush is due
+
+    def full_disk(records: list[Record]) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pipeline, "store", None)
+    monkeypatch.setattr(pipeline.spool, "append", full_disk)
+    with caplog.at_level(logging.ERROR):
+        timer.func()  # a looping call stops for good when its function raises
+    assert "Storing a batch of articles failed" in caplog.text
+    assert "No space left on device" in caplog.text
+    pipeline.close_spider()
 
 
 def test_an_item_without_a_string_id_is_dropped(client: Any, tmp_path: Path) -> None:

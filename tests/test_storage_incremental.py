@@ -77,3 +77,17 @@ def test_unreachable_storage_means_everything_is_unknown(caplog: pytest.LogCaptu
     assert caplog.text.count("cannot say which articles are stored") == 1
     assert "s3cret" not in caplog.text
     known.close()
+
+
+def test_an_srv_uri_dns_cannot_resolve_means_everything_is_unknown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Building an mongodb+srv:// client resolves its host: here DNS fails at once (.invalid).
+    uri = "mongodb+srv://finews:s3cret@cluster.nonexistent.invalid/?authSource=admin"
+    known = KnownArticles.from_crawler(make_crawler(NEWS_MONGO_URI=uri))
+    with caplog.at_level(logging.WARNING):
+        assert known.unknown(["a", "b"]) == {"a", "b"}
+        assert known.unknown(["c"]) == {"c"}
+    assert caplog.text.count("cannot say which articles are stored") == 1
+    assert "s3cret" not in caplog.text
+    known.close()

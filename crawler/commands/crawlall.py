@@ -8,8 +8,9 @@ started while one holds the lock (``NEWS_LOCK_FILE``, ``fcntl.flock``: released 
 when the holder dies, so never stale) exits at once with :data:`EXIT_LOCKED` and crawls nothing.
 
 Each spider gets its own ``JOBDIR`` when ``NEWS_JOBDIR`` is set (``jobs/{spider}``): a run cut
-short keeps it and the next run resumes there; a clean run removes it, so the next one starts
-fresh. At the end one summary line per spider is logged.
+short (any finish reason but ``finished``) keeps it and the next run resumes there; a run that
+finished removes it, healthy or not, so the next one starts fresh (a kept ``requests.seen`` would
+filter its start requests as duplicates). At the end one summary line per spider is logged.
 
 Exit codes: 0 every spider finished cleanly and healthy; 1 some spider failed (health check,
 unclean finish reason, or it never started); 2 usage error; 75 (``EX_TEMPFAIL``) another run
@@ -94,6 +95,14 @@ def jobdir_for(template: str | None, spider: str) -> str | None:
     return template.format(spider=spider) if template else None
 
 
+def finish_reason(crawler: Crawler) -> str | None:
+    """Return the crawler's finish reason, ``None`` if it never started."""
+    if crawler._stats is None:
+        return None
+    reason = crawler._stats.get_value("finish_reason")
+    return str(reason) if reason is not None else None
+
+
 def crawler_status(crawler: Crawler) -> str:
     """Return the run status the recorder left in the crawler's stats; failed if it never ran."""
     # The underscored attributes are None, not an error, for a crawler that never started.
@@ -176,16 +185,17 @@ class Command(ScrapyCommand):
             running.add_done_callback(next_one)
 
     def report(self, crawlers: list[tuple[str, Crawler]], template: str | None) -> int:
-        """Log each spider's summary, clear the job dirs of clean runs, return the exit code."""
+        """Log each spider's summary, clear the job dirs of finished runs, return the exit code."""
         failed: list[str] = []
         for name, crawler in crawlers:
             status = crawler_status(crawler)
             recorder = _recorder(crawler)
             line = summary_line(recorder.record) if recorder and recorder.record else None
+            # Health does not matter here: only an unclean finish has anything left to resume.
+            if finish_reason(crawler) == "finished" and (jobdir := jobdir_for(template, name)):
+                shutil.rmtree(jobdir, ignore_errors=True)
             if status == STATUS_OK:
                 logger.info("crawlall %s", line or f"{name}: ok")
-                if jobdir := jobdir_for(template, name):
-                    shutil.rmtree(jobdir, ignore_errors=True)
             else:
                 failed.append(name)
                 logger.error("crawlall %s", line or f"{name}: failed (the spider did not run)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -29,26 +30,46 @@ FINGERPRINT_FIELDS: tuple[str, ...] = ("content_hash", "simhash", "simhash_bands
 _NOT_NULL: frozenset[str] = frozenset(
     f.name for f in fields(Article) if "null" not in f.metadata["bson"]
 )
-_ESCAPES = str.maketrans({"$": "＄", ".": "．"})
+#: Key characters MongoDB refuses or reads as operators, as look-alikes (NUL ends a BSON key).
+_ESCAPES = str.maketrans({"$": "＄", ".": "．", "\x00": "␀"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UnstorableItem(ValueError):
     """An item without a usable identity."""
 
 
+def encodable(text: str) -> str:
+    """Return ``text`` without NUL and with lone surrogates as U+FFFD, so UTF-8 can encode it.
+
+    A surrogate pair (text decoded with ``surrogatepass``) becomes the character it stands for.
+    """
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.replace("\x00", "")
+
+
 def escape_keys(value: Any) -> Any:
-    """Return ``value`` with ``$`` and ``.`` in every dict key made full-width (never operators)."""
+    """Return ``value`` safe for BSON: dict keys never operators, every string encodable.
+
+    In keys ``$``, ``.`` and NUL become look-alikes; every string goes through :func:`encodable`.
+    """
     if isinstance(value, dict):
-        return {str(key).translate(_ESCAPES): escape_keys(item) for key, item in value.items()}
+        return {
+            encodable(str(key).translate(_ESCAPES)): escape_keys(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [escape_keys(item) for item in value]
+    if isinstance(value, str):
+        return encodable(value)
     return value
 
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:
-    """Return the item's field ``name`` when it is a string (never a query operator), else None."""
+    """Return the item's field ``name``, :func:`encodable`, when it is a string, else None."""
     value = item.get(name)
-    return value if isinstance(value, str) else None
+    return encodable(value) if isinstance(value, str) else None
 
 
 def sighting(item: Mapping[str, Any], seen_at: datetime) -> dict[str, Any]:

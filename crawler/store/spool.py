@@ -1,8 +1,9 @@
 """The spool: articles MongoDB did not take, kept on disk as JSON lines until replayed.
 
-Each run appends to its own ``spool-<time>-<pid>.jsonl`` and holds an exclusive ``flock`` on it,
-so a replay in another process never takes a file still being written. Every batch is written
-with one ``write``, then flushed and fsynced; a crash can only leave a torn last line, which
+Each run appends to its own ``spool-<time>-<pid>-<random>.jsonl`` and holds an exclusive
+``flock`` on it, so a replay in another process never takes a file still being written (the file
+is created and locked under a hidden name, then renamed into place). Every batch is written with
+one ``write``, then flushed and fsynced; a crash can only leave a torn last line, which
 replay skips with a warning. Replay writes each file through the deduplicating store (so running
 it twice changes nothing) and deletes the file once all of it is stored. Records MongoDB refuses
 (a validator error) go to ``rejected-*.jsonl`` beside it, which replay leaves alone.
@@ -14,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import uuid
 from collections import Counter
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -38,10 +40,18 @@ _DATE_FIELDS: frozenset[str] = frozenset(
 
 
 def encode(record: Record) -> bytes:
-    """Return one record as a JSON line (datetimes in ISO 8601)."""
+    """Return one record as a JSON line (datetimes in ISO 8601).
+
+    Text UTF-8 cannot encode (a lone surrogate) is kept as JSON ``\\u`` escapes, so the line is
+    still valid UTF-8 and decodes to the same record.
+    """
     item = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.item.items()}
     line = {"seen_at": record.seen_at.isoformat(), "item": item}
-    return json.dumps(line, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+    try:
+        data = json.dumps(line, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        data = json.dumps(line, ensure_ascii=True, default=str).encode("ascii")
+    return data + b"\n"
 
 
 def decode(line: bytes) -> Record:
@@ -79,13 +89,25 @@ class SpoolFile:
         self.count += len(records)
 
     def _open(self) -> IO[bytes]:
-        """Return the open file, creating and locking it on first use."""
+        """Return the open file, creating and locking it on first use.
+
+        It is created (exclusively) and locked under a hidden name that replay does not list,
+        then renamed into place: a replay can never lock it first.
+        """
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            self.path = self.directory / f"{self.kind}-{stamp}-{os.getpid()}.jsonl"
-            self._file = open(self.path, "ab")
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            name = f"{self.kind}-{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+            hidden = self.directory / f".{name}.new"
+            file = open(hidden, "xb")
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.path = hidden.rename(self.directory / name)
+            except BaseException:
+                file.close()
+                hidden.unlink(missing_ok=True)
+                raise
+            self._file = file
         return self._file
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo import InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from crawler.store.documents import (
     CONTENT_FIELDS,
@@ -132,7 +132,32 @@ class ArticleStore:
         self.window = window
 
     def write(self, records: list[Record]) -> WriteResult:
-        """Resolve and write one batch; a ``PyMongoError`` other than a refused write escapes."""
+        """Resolve and write one batch; a ``PyMongoError`` other than a refused write escapes.
+
+        A batch that cannot be encoded (``bson`` refuses a value) is written again record by
+        record: the records that still fail are rejected, the others stored.
+        """
+        try:
+            return self._write_batch(records)
+        except PyMongoError:
+            raise
+        except Exception:
+            if len(records) != 1:
+                return self._write_each(records)
+            logger.exception("Cannot store article %s: it is rejected", records[0].item.get("id"))
+            return WriteResult(rejected=list(records))
+
+    def _write_each(self, records: list[Record]) -> WriteResult:
+        """Write ``records`` one at a time; a ``PyMongoError`` escapes."""
+        result = WriteResult()
+        for record in records:
+            one = self.write([record])
+            result.counts += one.counts
+            result.rejected.extend(one.rejected)
+        return result
+
+    def _write_batch(self, records: list[Record]) -> WriteResult:
+        """Resolve and write one batch in one bulk write (and one retry for duplicate keys)."""
         result = WriteResult()
         stories = self._resolve(records)
         failed = self._bulk_write(stories, result)
