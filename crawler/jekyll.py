@@ -12,7 +12,10 @@ followed is a constant or a small function here, so export and import stay each 
   way East Money printed them: ``<p>□author</p>`` then ``<p class="em_media">（文章来源：X）</p>``,
   right after the last paragraph;
 - media posts link to the original's share page by East Money ``infoCode`` (``NW`` + code); rolling
-  posts (and articles of other sources) link to the article's own URL.
+  posts (and articles of other sources) link to the article's own URL;
+- Jekyll renders posts with Liquid: scraped text holding Liquid markup (``{{`` or ``{%``) is written
+  inside ``{% raw %}…{% endraw %}`` (the body, the digest, the tag in the back link), and read
+  back without it; text without such markup is written as is, as the original did.
 """
 
 from __future__ import annotations
@@ -145,6 +148,32 @@ def yaml_unquote(value: str) -> str:
     return value
 
 
+# --- Liquid ---------------------------------------------------------------------------------
+
+RAW_OPEN = "{% raw %}"
+RAW_CLOSE = "{% endraw %}"
+# An ``{% endraw %}`` in the text would end the raw block early: its ``{%`` is written as a
+# Liquid string between two raw blocks instead, and read back as ``{%``.
+_RAW_BREAK = RAW_CLOSE + '{{ "{%" }}' + RAW_OPEN
+_LIQUID_MARKUP = re.compile(r"\{[{%]")
+_ENDRAW_START = re.compile(r"\{%(?=-?\s*endraw)")
+
+
+def liquid_escape(text: str) -> str:
+    """Return ``text`` so that Liquid prints it unchanged: as is when it holds no Liquid markup,
+    else inside ``{% raw %}…{% endraw %}``."""
+    if not _LIQUID_MARKUP.search(text):
+        return text
+    return RAW_OPEN + _ENDRAW_START.sub(lambda _: _RAW_BREAK, text) + RAW_CLOSE
+
+
+def liquid_unescape(text: str) -> str:
+    """Return the text :func:`liquid_escape` wrote (other text unchanged)."""
+    if not (text.startswith(RAW_OPEN) and text.endswith(RAW_CLOSE)):
+        return text
+    return text[len(RAW_OPEN) : -len(RAW_CLOSE)].replace(_RAW_BREAK, "{%")
+
+
 # --- export ---------------------------------------------------------------------------------
 
 
@@ -216,7 +245,7 @@ def back_links(category: str, tag: str, site_url: str) -> str:
     """Return the two back links: to the category's page and to the home page."""
     site = site_url.rstrip("/")
     template = ROLLING_LINK if category == ROLLING_CATEGORY else CATEGORY_LINK
-    first = template.format(tag=tag, site=site, category=category)
+    first = template.format(tag=liquid_escape(tag), site=site, category=category)
     return first + LINK_SEPARATOR + HOME_LINK.format(site=site)
 
 
@@ -235,10 +264,10 @@ def format_post(doc: Mapping[str, Any], site_url: str = DEFAULT_SITE_URL) -> Pos
             "---",
         )
     )
-    body = (doc.get("body_html") or "") + credit_lines(doc)
+    body = liquid_escape((doc.get("body_html") or "") + credit_lines(doc))
     if is_rolling(doc):
         digest = digest_line(doc.get("summary"))
-        body = (f"> {digest}\n" if digest else "") + "\n" + body
+        body = (f"> {liquid_escape(digest)}\n" if digest else "") + "\n" + body
     text = "\n".join(
         (front, body + "\n", f"<{post_link(doc)}>\n", back_links(category, tag, site_url))
     )
@@ -298,14 +327,14 @@ def parse_post(text: str) -> OldPost:
     digest = None
     if body.startswith("> "):
         first, _, body = body.partition("\n")
-        digest = first[2:].strip() or None
+        digest = liquid_unescape(first[2:].strip()) or None
     return OldPost(
         title=yaml_unquote(fields.get("title", "")),
         date=yaml_unquote(fields.get("date", "")),
         categories=yaml_unquote(fields.get("categories", "")),
         tags=yaml_unquote(fields.get("tags", "")),
         digest=digest,
-        body=body.strip("\n"),
+        body=liquid_unescape(body.strip("\n")),
         link=link or None,
     )
 

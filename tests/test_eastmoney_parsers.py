@@ -129,6 +129,8 @@ def test_real_infocode_and_code_pairs_map_to_one_native_id() -> None:
         ("https://caifuhao.eastmoney.com/news/20220531173000000000001", None),
         ("", None),
         (None, None),
+        ("http://[x/a/202205202386046762.html", None),  # urlsplit: Invalid IPv6 URL
+        ("http://[::1/a/202205202386046762.html", None),
     ],
 )
 def test_native_id(value: object, expected: str | None) -> None:
@@ -156,6 +158,9 @@ def test_jsonp_with_code_zero_loads_when_the_code_is_not_checked() -> None:
         ('{"code":0,"message":"OK"}', "api_error"),
         ('{"message":"no code"}', "api_error"),
         ("[1, 2]", "api_error"),
+        ("[" * 5000, "not_json"),  # json.loads: RecursionError
+        ('{"a":' * 5000, "not_json"),
+        ("cb(" + "[" * 5000 + ")", "not_json"),
     ],
 )
 def test_bad_list_responses_raise_feed_error(text: str, reason: str) -> None:
@@ -177,6 +182,82 @@ def test_listing_without_its_list_is_an_api_error() -> None:
     with pytest.raises(em.FeedError) as info:
         parser.parse('{"code":"1","data":null}')
     assert info.value.reason == "api_error"
+
+
+@pytest.mark.parametrize(
+    ("hits", "total"),
+    [
+        ("12", 12),
+        ('"12"', 12),
+        ("null", None),
+        ('"many"', None),
+        ("Infinity", None),  # json.loads reads it; int() overflows
+        ("-Infinity", None),
+        ("NaN", None),
+        ("1e400", None),
+    ],
+)
+def test_listing_total(hits: str, total: int | None) -> None:
+    parser = em.ListingParser(em.FEEDS["column"], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+    page = parser.parse(f'{{"code":1,"data":{{"list":[],"totle_hits":{hits}}}}}')
+    assert page.total == total
+
+
+GOOD_RECORD = {"code": "202205202386046762", "title": "标题", "showTime": "2022-05-20 09:51:48"}
+BUILT_URL = "https://finance.eastmoney.com/a/202205202386046762.html"
+
+
+@pytest.mark.parametrize(
+    ("given", "url"),
+    [
+        ("http://[x/a/202205202386046762.html", BUILT_URL),  # urlsplit: Invalid IPv6 URL
+        ("http://[x", BUILT_URL),
+        (["x"], BUILT_URL),
+        (
+            "http://stock.eastmoney.com/a/202205202386046762.html",
+            "http://stock.eastmoney.com/a/202205202386046762.html",
+        ),
+    ],
+)
+def test_listing_record_with_a_bad_url_gets_the_built_url(given: object, url: str) -> None:
+    parser = em.ListingParser(em.FEEDS["column"], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+    page = parser.parse(json.dumps({"code": 1, "data": {"list": [{**GOOD_RECORD, "url": given}]}}))
+    assert [e.url for e in page.entries] == [url]
+    assert page.skipped == []
+
+
+def test_a_record_that_cannot_be_read_is_skipped_and_the_page_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = em.ListingParser(em.FEEDS["column"], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+    entry = parser.entry
+
+    def fragile(record: object) -> tuple[em.FeedEntry | None, str]:
+        if isinstance(record, dict) and record.get("title") == "坏":
+            raise ValueError("unreadable")
+        return entry(record)
+
+    monkeypatch.setattr(parser, "entry", fragile)
+    bad = {**GOOD_RECORD, "code": "202205202386046763", "title": "坏"}
+    page = parser.parse(json.dumps({"code": 1, "data": {"list": [bad, GOOD_RECORD]}}))
+    assert [e.native_id for e in page.entries] == ["202205202386046762"]
+    assert page.skipped == [("incomplete", "code=202205202386046763 title='坏'")]
+
+
+def test_skipped_record_description_is_short() -> None:
+    parser = em.ListingParser(em.FEEDS["column"], em.DEFAULT_URLS["NEWS_EASTMONEY_ARTICLE_URL"])
+    nested: object = "x"
+    for _ in range(900):
+        nested = [nested]
+    page = parser.parse(json.dumps({"code": 1, "data": {"list": [{"code": nested}, nested]}}))
+    assert [reason for reason, _ in page.skipped] == ["incomplete", "incomplete"]
+    assert all(len(detail) < 200 for _, detail in page.skipped)
+
+
+def test_news_text_nested_too_deeply_is_not_json() -> None:
+    with pytest.raises(em.FeedError) as info:
+        em.news_text_body("[" * 5000)
+    assert info.value.reason == "not_json"
 
 
 def test_news_text_without_body_is_no_body() -> None:

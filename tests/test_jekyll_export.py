@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import mongomock
@@ -14,6 +15,7 @@ from crawler.jekyll import (
     MANIFEST,
     BrokenPost,
     article_from_post,
+    credit_lines,
     export_posts,
     format_post,
     parse_post,
@@ -213,3 +215,71 @@ def test_dropped_sample_never_reaches_export(chain) -> None:  # type: ignore[no-
     )
     with pytest.raises(DropItem, match="missing_published_at"):
         chain.process(article)
+
+
+# --- Liquid ---------------------------------------------------------------------------------
+
+_RAW_OR_STRING = re.compile(r'\{% raw %\}(.*?)\{%-?\s*endraw\s*-?%\}|\{\{ "(\{%)" \}\}', re.S)
+
+
+def liquid_rendered(post: str) -> str:
+    """What Liquid prints for a post's content (after the front matter, which it leaves alone)
+    when it uses only raw blocks and ``{{ "{%" }}``; fails on any other Liquid markup, which
+    would break the build or be evaluated."""
+    text = post.split("\n---\n", 1)[1]
+    rendered, rest = [], 0
+    for match in _RAW_OR_STRING.finditer(text):
+        outside = text[rest : match.start()]
+        assert not re.search(r"\{[{%]", outside), outside
+        rendered += [outside, match[1] if match[1] is not None else match[2]]
+        rest = match.end()
+    assert not re.search(r"\{[{%]", text[rest:]), text[rest:]
+    return "".join(rendered) + text[rest:]
+
+
+@pytest.mark.parametrize(
+    ("body", "wrapped"),
+    [
+        ("<p>{{ site.x }}</p>", True),
+        ("<p>{% include evil.html %}</p>", True),
+        ("<p>{%- assign x = 1 -%}{{x}}</p>", True),
+        ("<p>a{% endraw %}{{ site.x }}</p>", True),
+        ("<p>{%- endraw -%} and {%endraw%}</p>", True),
+        ('<p>{% endraw %}{{ "{%" }}{% raw %}</p>', True),
+        ("<p>{%</p>", True),
+        ("<p>{# 不是 Liquid #} {a} %} }}</p>", False),
+        ("<p>正文</p>", False),
+    ],
+)
+def test_liquid_in_the_body_is_kept_raw_and_round_trips(chain, body: str, wrapped: bool) -> None:  # type: ignore[no-untyped-def]
+    doc = stored(chain, SEED.name, SEED.read_text(encoding="utf-8"))
+    doc["body_html"] = body
+    post = format_post(doc)
+    assert ("{% raw %}" in post.text) == wrapped
+    credits = credit_lines(doc)
+    assert parse_post(post.text).body == body + credits
+    assert body + credits in liquid_rendered(post.text)
+    again = stored(chain, post.filename, post.text)
+    assert again["body_html"] == doc["body_html"]
+
+
+def test_liquid_in_digest_and_publisher_is_kept_raw(chain) -> None:  # type: ignore[no-untyped-def]
+    path = POSTS[0].parent / "2022-04-21-202204212352230938.md"
+    doc = stored(chain, path.name, path.read_text(encoding="utf-8"))
+    doc["summary"] = "【标题】摘要 {{ site.x }}"
+    doc["publisher"] = "{% include x %}"
+    post = format_post(doc)
+    rendered = liquid_rendered(post.text)
+    assert "> 摘要 {{ site.x }}\n" in rendered
+    assert "（文章来源：{% include x %}）</p>" in rendered
+    parsed = parse_post(post.text)
+    assert parsed.digest == "摘要 {{ site.x }}"
+    assert parsed.body.endswith("（文章来源：{% include x %}）</p>")
+    media = {**doc, "feed": "media", "publisher_slug": "x"}
+    assert "[返回{% include x %}新闻]" in liquid_rendered(format_post(media).text)
+
+
+def test_posts_without_liquid_markup_are_written_as_the_original() -> None:
+    for path in POSTS:
+        assert "{% raw %}" not in path.read_text(encoding="utf-8")
+    assert "{% raw %}" not in SEED.read_text(encoding="utf-8")

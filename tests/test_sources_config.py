@@ -16,6 +16,7 @@ from crawler.sources.config import (
     sources_file,
     url_problem,
 )
+from crawler.sources.feeds import read_html_listing, read_xml_listing
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "sources.toml"
@@ -185,6 +186,46 @@ BAD_ENTRIES = [
         id="unknown-top-level",
     ),
     pytest.param(GOOD + "[[source]\n", "not valid TOML: ", id="unreadable-toml"),
+    pytest.param(
+        GOOD.replace("https://news.example.com/", "http://[::1/"),
+        'source "good": field "start_urls[0]": \'http://[::1/\' is not an absolute http(s) URL',
+        id="bad-url-ipv6",
+    ),
+    pytest.param(
+        GOOD.replace("https://news.example.com/", "http://news.example.com:99999/"),
+        'source "good": field "start_urls[0]": \'http://news.example.com:99999/\' is not an absolute',
+        id="bad-url-port",
+    ),
+    pytest.param(
+        GOOD.replace("'/a/\\d+\\.html$'", "'a{4294967296}'"),
+        'source "good": field "article_pattern": invalid regex: too large',
+        id="regex-overflow",
+    ),
+    pytest.param(
+        GOOD.replace("'/a/\\d+\\.html$'", "'" + "(" * 5000 + ")" * 5000 + "'"),
+        'source "good": field "article_pattern": invalid regex: too large or too deeply nested',
+        id="regex-too-deep",
+    ),
+    pytest.param(
+        GOOD + 'encoding = "utf-8\\u0000"\n',
+        'source "good": field "encoding": unknown encoding \'utf-8\\x00\'',
+        id="encoding-with-nul",
+    ),
+    pytest.param(
+        GOOD + "download_delay = nan\n",
+        'source "good": field "download_delay": must be a finite number, not nan',
+        id="nan-delay",
+    ),
+    pytest.param(
+        GOOD + "download_delay = inf\n",
+        'source "good": field "download_delay": must be a finite number, not inf',
+        id="infinite-delay",
+    ),
+    pytest.param(
+        GOOD + 'article_links = "xpath:' + "(" * 5000 + '"\n',
+        'source "good": field "article_links": invalid XPath',
+        id="xpath-too-deep",
+    ),
 ]
 
 
@@ -221,6 +262,10 @@ def test_not_utf8_file_is_named(tmp_path: Path) -> None:
         ("https://x.example/{page}", "bad placeholder"),
         ("https:///path", "is not an absolute http(s) URL"),
         ("javascript:alert(1)", "is not an absolute http(s) URL"),
+        ("http://[::1/", "is not an absolute http(s) URL: Invalid IPv6 URL"),
+        ("http://[x/{date:%Y}", "is not an absolute http(s) URL: Invalid IPv6 URL"),
+        ("http://x.example:99999/", "is not an absolute http(s) URL: Port out of range"),
+        ("http://[::1]:8080/", None),
     ],
 )
 def test_url_problem(template: str, problem: str | None) -> None:
@@ -233,3 +278,31 @@ def parse_text(text: str) -> dict:
     import tomllib
 
     return parse_sources(tomllib.loads(text), "t.toml")
+
+
+# --- listings of configured sources (crawler.sources.feeds) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "urls"),
+    [
+        ('<a href="http://[x/a/1.html">x</a><a href="/a/2.html">y</a>', ["https://news.example.com/a/2.html"]),
+        ('<base href="http://[x/"><a href="/a/3.html">z</a>', ["https://news.example.com/a/3.html"]),
+        ('<a href="http://news.example.com:99999/a/4.html">p</a>', []),
+    ],
+)  # fmt: skip
+def test_html_listing_survives_unparsable_links(page: str, urls: list[str]) -> None:
+    source = parse_text(GOOD)["good"]
+    listing = read_html_listing(page, "https://news.example.com/", source)
+    assert [entry.url for entry in listing.entries] == urls
+
+
+def test_feed_item_with_an_unparsable_link_is_skipped_as_no_link() -> None:
+    body = (
+        b"<rss><channel><item><title>bad</title><link>http://[x/a/1.html</link></item>"
+        b"<item><title>good</title><link>https://news.example.com/a/2.html</link></item>"
+        b"</channel></rss>"
+    )
+    listing = read_xml_listing(body, "https://news.example.com/rss")
+    assert [entry.url for entry in listing.entries] == ["https://news.example.com/a/2.html"]
+    assert listing.skipped == [("no_link", "bad")]

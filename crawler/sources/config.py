@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
 import re
 import string
 import tomllib
@@ -171,7 +172,7 @@ def parse_source(entry: Any, where: str) -> Source:
         encoding = _typed(entry, "encoding", str, fail)
         try:
             encoding = codecs.lookup(encoding).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: an embedded NUL
             raise fail("encoding", f"unknown encoding {entry['encoding']!r}") from None
     return Source(
         name=name,
@@ -228,7 +229,11 @@ def url_problem(template: str) -> str | None:
         url = template.format(date=date(2000, 1, 2))
     except (ValueError, AttributeError) as exc:
         return f"bad placeholder in {template!r}: {exc}"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError as exc:  # Invalid IPv6 URL, Port out of range 0-65535
+        return f"{template!r} is not an absolute http(s) URL: {exc}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{template!r} is not an absolute http(s) URL"
     return None
@@ -256,10 +261,12 @@ def _number(
     *,
     integer: bool = False,
 ) -> float:
-    """Return the number ``entry[key]`` (at least ``minimum``), else ``default``."""
+    """Return the finite number ``entry[key]`` (at least ``minimum``), else ``default``."""
     if key not in entry:
         return default
     value = _typed(entry, key, int if integer else (int, float), fail)
+    if not math.isfinite(value):
+        raise fail(key, f"must be a finite number, not {value}")
     if value < minimum:
         raise fail(key, f"must be at least {minimum}, not {value}")
     return value
@@ -271,10 +278,13 @@ def _regex(
     """Return ``entry[key]`` compiled as a regular expression, else ``None``."""
     if key not in entry:
         return None
+    pattern = _typed(entry, key, str, fail)
     try:
-        return re.compile(_typed(entry, key, str, fail))
+        return re.compile(pattern)
     except re.error as exc:
         raise fail(key, f"invalid regex: {exc}") from None
+    except (OverflowError, RecursionError) as exc:  # a{4294967296}, (((…)))
+        raise fail(key, f"invalid regex: too large or too deeply nested ({exc})") from None
 
 
 def _selector(entry: Mapping[str, Any], key: str, fail: Callable[..., SourcesError]) -> str | None:
@@ -284,7 +294,7 @@ def _selector(entry: Mapping[str, Any], key: str, fail: Callable[..., SourcesErr
     text = _typed(entry, key, str, fail).strip()
     try:
         select(Selector(text="<html></html>"), text)
-    except (ValueError, SelectorError) as exc:
+    except (ValueError, SelectorError, RecursionError) as exc:
         kind = "XPath" if text.startswith(XPATH_PREFIX) else "CSS selector"
         raise fail(key, f"invalid {kind} {text!r}: {exc}") from None
     return text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import reprlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -91,14 +92,22 @@ class FeedError(ValueError):
 
 
 def native_id(value: object) -> str | None:
-    """Return the 18-digit article code of a code, an ``NW`` infoCode or any article URL."""
+    """Return the 18-digit article code of a code, an ``NW`` infoCode or any article URL.
+
+    ``None`` when ``value`` holds none, an unparsable URL (``http://[x/…``) included.
+    """
     if value is None:
         return None
     text = str(value).strip()
     match = _CODE_RE.fullmatch(text)
     if match:
         return match.group(1)
-    path = urlsplit(text).path if "://" in text else ""
+    if "://" not in text:
+        return None
+    try:
+        path = urlsplit(text).path
+    except ValueError:  # Invalid IPv6 URL and the like
+        return None
     match = _URL_CODE_RE.search(path)
     return match.group(1) if match else None
 
@@ -157,6 +166,8 @@ def load_payload(text: str, *, check_code: bool = True) -> Any:
         payload = json.loads(stripped)
     except ValueError as exc:
         raise FeedError("not_json", str(exc)) from None
+    except RecursionError:
+        raise FeedError("not_json", "nested too deeply") from None
     if check_code:
         code = payload.get("code") if isinstance(payload, dict) else None
         if str(code) != "1":
@@ -291,7 +302,11 @@ class ListingParser:
             raise FeedError("api_error", f"no list at {'.'.join(self.shape.records)}")
         page = ListingPage(total=self.total(payload))
         for record in records:
-            entry, reason = self.entry(record)
+            try:
+                entry, reason = self.entry(record)
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                # One malformed record never costs the page its good ones.
+                entry, reason = None, "incomplete"
             if entry is None:
                 page.skipped.append((reason, self.describe(record)))
             else:
@@ -305,7 +320,7 @@ class ListingParser:
         value = _dig(payload, self.shape.total)
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # NaN is a ValueError, Infinity overflows
             return None
 
     def entry(self, record: Any) -> tuple[FeedEntry | None, str]:
@@ -343,9 +358,16 @@ class ListingParser:
     def describe(self, record: Any) -> str:
         """Return a short description of a skipped record for the log."""
         if not isinstance(record, dict):
-            return repr(record)[:80]
-        codes = [str(record.get(key)) for key in self.shape.code if record.get(key)]
-        return f"code={'/'.join(codes) or '?'} title={record.get(self.shape.title)!r}"
+            return reprlib.repr(record)
+        codes = [_short(record.get(key)) for key in self.shape.code if record.get(key)]
+        return f"code={'/'.join(codes) or '?'} title={reprlib.repr(record.get(self.shape.title))}"
+
+
+def _short(value: Any) -> str:
+    """Return a feed value for the log: a string or number as is (cut), anything else abridged."""
+    if isinstance(value, str | int | float):
+        return str(value)[:40]
+    return reprlib.repr(value)
 
 
 def flash_text(entry: FeedEntry) -> str:

@@ -94,7 +94,10 @@ def read_listing(kind: str, body: bytes, text: str, url: str, source: Source) ->
 def read_html_listing(text: str, url: str, source: Source) -> Listing:
     """Read an HTML listing: links matching the source's article selector and pattern."""
     selector = Selector(text=text or "<html></html>")
-    base = get_base_url(text, url)
+    try:
+        base = get_base_url(text, url)
+    except ValueError:  # a <base href> urljoin cannot read (``http://[x/``)
+        base = url
     nodes = select(selector, source.article_links) if source.article_links else selector.css("a")
     listing = Listing("html")
     seen: set[str] = set()
@@ -192,8 +195,12 @@ def _absolute(base: str, href: str | None) -> str | None:
     """Return ``href`` resolved against ``base`` when it is an http(s) URL, else ``None``."""
     if not href or not href.strip():
         return None
-    url = urljoin(base, href.strip())
-    parts = urlsplit(url)
+    try:
+        url = urljoin(base, href.strip())
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+    except ValueError:  # Invalid IPv6 URL, Port out of range
+        return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return url.partition("#")[0]
