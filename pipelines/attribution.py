@@ -106,6 +106,19 @@ def split_authors(raw: str | None) -> list[str]:
     return [name for name in _NAME_SEPARATORS.split(text) if name]
 
 
+def merge_authors(names: list[str]) -> list[str]:
+    """Return ``names`` once each, in order; a name that ends a fuller one is the same person.
+
+    A byline ``作者：陈良贤`` and a credit line ``□广东省人民政府副省长陈良贤`` name one author.
+    """
+    unique = list(dict.fromkeys(names))
+    return [
+        name
+        for name in unique
+        if not any(other != name and other.endswith(name) for other in unique)
+    ]
+
+
 @lru_cache(maxsize=4096)
 def publisher_slug(publisher: str | None) -> str | None:
     """Return the publisher in pinyin, lower case, letters and digits only."""
@@ -178,11 +191,8 @@ class AttributionPipeline(NewsPipeline):
         publisher = normalize_publisher(adapter.get("publisher")) or credits.publisher
         adapter["publisher"] = publisher
         adapter["publisher_slug"] = publisher_slug(publisher)
-        authors: list[str] = []
-        for raw in adapter.get("authors") or []:
-            authors.extend(name for name in split_authors(raw) if name not in authors)
-        authors.extend(name for name in credits.authors if name not in authors)
-        adapter["authors"] = authors
+        names = [name for raw in adapter.get("authors") or [] for name in split_authors(raw)]
+        adapter["authors"] = merge_authors([*names, *credits.authors])
         adapter["editor"] = clean_name(adapter.get("editor")) or credits.editor
         via = adapter.get("via")
         if via and publisher and AGGREGATOR_NAMES.get(via) == publisher:

@@ -7,6 +7,7 @@ from pipelines.attribution import (
     AttributionPipeline,
     clean_name,
     extract_credits,
+    merge_authors,
     normalize_publisher,
     publisher_slug,
     split_authors,
@@ -65,6 +66,19 @@ def test_publisher_slug(publisher: str | None, slug: str | None) -> None:
 )
 def test_split_authors(raw: str | None, authors: list[str]) -> None:
     assert split_authors(raw) == authors
+
+
+@pytest.mark.parametrize(
+    ("names", "merged"),
+    [
+        (["陈良贤", "广东省人民政府副省长陈良贤"], ["广东省人民政府副省长陈良贤"]),
+        (["张三", "李四", "张三"], ["张三", "李四"]),
+        (["王五", "王五六"], ["王五", "王五六"]),
+        ([], []),
+    ],
+)
+def test_merge_authors(names: list[str], merged: list[str]) -> None:
+    assert merge_authors(names) == merged
 
 
 def test_clean_name_stops_at_next_label() -> None:
