@@ -122,6 +122,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_DELAY = 0.5
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# Items and requests of one response handled at once. Scrapy starts this many asyncio workers for
+# every callback's output, and the pipelines are synchronous, so more only costs time: Scrapy's
+# default, 100, took over a third of a crawl's CPU (bench/crawl.py).
+CONCURRENT_ITEMS = 4
 # 3 retries on timeouts, connection errors and 408/429/5xx; each retry pauses
 # NEWS_RETRY_BACKOFF_BASE * 2**(n-1) seconds (or the server's Retry-After), at most
 # NEWS_RETRY_BACKOFF_MAX; a base of 0 turns the pause off.
