@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import lxml.html
 from pypinyin import lazy_pinyin
 
 from pipelines.base import NewsPipeline
@@ -21,7 +20,6 @@ from pipelines.text import clean_inline_text
 
 if TYPE_CHECKING:
     from itemadapter import ItemAdapter
-    from lxml.html import HtmlElement
 
 # Names a publisher goes by → the one it is stored under.
 PUBLISHER_ALIASES: dict[str, str] = {
@@ -66,6 +64,8 @@ _NAME_SEPARATORS = re.compile(r"[\s、,，;；/]+")
 # How many paragraphs at each end of the body may be credit lines.
 CREDIT_LINES_AT_END = 4
 CREDIT_LINES_AT_START = 1
+_OPEN = "<p>"
+_CLOSE = "</p>"
 
 
 @dataclass
@@ -144,15 +144,32 @@ def _credit(text: str, credits: Credits) -> bool:
     return False
 
 
-def _take_credit(block: HtmlElement, credits: Credits) -> bool:
-    """Record and remove ``block`` when it is a credit paragraph; tell whether it was."""
-    if block.tag != "p" or block.find(".//img") is not None:
+def _is_credit(paragraph: str, credits: Credits) -> bool:
+    """Record a ``<p>…</p>`` that is a credit line in ``credits``; tell whether it was one."""
+    if "<img" in paragraph:
         return False
-    text = clean_inline_text(block.text_content())
-    if not text or not _credit(text, credits):
-        return False
-    block.drop_tree()
-    return True
+    text = clean_inline_text(paragraph)
+    return bool(text) and _credit(text, credits)
+
+
+def _last_paragraph(body_html: str) -> tuple[str, str] | None:
+    """Split off the body's last top-level ``<p>…</p>``; ``None`` when the body ends otherwise.
+
+    Sanitised HTML comes from a serialiser: paragraphs carry no attributes and never nest, so a
+    body ending in ``</p>`` ends with a top-level paragraph that opens at the last ``<p>``.
+    """
+    if not body_html.endswith(_CLOSE):
+        return None
+    start = body_html.rfind(_OPEN)
+    return (body_html[:start].rstrip(), body_html[start:]) if start >= 0 else None
+
+
+def _first_paragraph(body_html: str) -> tuple[str, str] | None:
+    """Split off the body's first top-level ``<p>…</p>``; ``None`` when it starts otherwise."""
+    if not body_html.startswith(_OPEN):
+        return None
+    end = body_html.find(_CLOSE) + len(_CLOSE)
+    return (body_html[:end], body_html[end:].lstrip()) if end >= len(_CLOSE) else None
 
 
 def extract_credits(body_html: str) -> tuple[str, Credits]:
@@ -162,22 +179,20 @@ def extract_credits(body_html: str) -> tuple[str, Credits]:
     ``来源：国家统计局`` between two paragraphs is the chart's), and a credit line opening it.
     """
     credits = Credits()
-    if not body_html:
-        return body_html, credits
-    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    removed = 0
-    for block in list(reversed(root))[:CREDIT_LINES_AT_END]:
-        if not _take_credit(block, credits):
+    remaining = body_html.strip()
+    for _ in range(CREDIT_LINES_AT_END):
+        last = _last_paragraph(remaining)
+        if last is None or not _is_credit(last[1], credits):
             break
-        removed += 1
-    opening = root[:CREDIT_LINES_AT_START]
-    removed += sum(_take_credit(block, credits) for block in opening)
-    if not removed:
+        remaining = last[0]
+    for _ in range(CREDIT_LINES_AT_START):
+        first = _first_paragraph(remaining)
+        if first is None or not _is_credit(first[0], credits):
+            break
+        remaining = first[1]
+    if remaining == body_html.strip():
         return body_html, credits
-    remaining = (root.text or "") + "".join(
-        lxml.html.tostring(child, encoding="unicode") for child in root
-    )
-    return remaining.strip(), credits
+    return remaining, credits
 
 
 class AttributionPipeline(NewsPipeline):

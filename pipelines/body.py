@@ -8,6 +8,7 @@ tags, attributes and URL schemes, so no script, handler or ``javascript:`` URL c
 
 from __future__ import annotations
 
+import html
 import re
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin
@@ -77,6 +78,8 @@ DISCLAIMER_TEXT = re.compile(
     r"|^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议"
     r"|^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角)"
 )
+# Words every disclaimer or share hint holds: a body without them needs no block-by-block look.
+_DISCLAIMER_WORDS = re.compile(r"声明|风险提示|AI|人工智能|大模型|投资建议|扫|二维码|分享到|右上角")
 NOISE_MAX_CHARS = 200
 DISCLAIMER_BLOCKS_AT_START = 2
 DISCLAIMER_BLOCKS_AT_END = 3
@@ -92,6 +95,10 @@ _BLOCK_TAGS = frozenset(
 _HEADING_MAP = {"h1": "h2", "h5": "h4", "h6": "h4"}
 _INDENT = " \t\r\n\u3000\xa0"
 _LINE_SPACE = re.compile(r"[ \t\r\u3000\xa0]+")
+_LINE_BREAKING_TAGS = _BLOCK_TAGS | {"br"}
+# A tag of serialised HTML; attribute values may hold ">" inside their quotes.
+_MARKUP_TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
 # Legacy tags whose content HTML parsers read as raw text, swallowing the markup after them.
 _RAW_TEXT_TAG = re.compile(r"<(/?)(?:xmp|plaintext|listing)\b", re.I)
@@ -152,6 +159,9 @@ def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
 
 def _remove_noise_blocks(root: HtmlElement) -> None:
     """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
+    whole = root.text_content()
+    if not PROMOTION_TEXT.search(whole) and not _DISCLAIMER_WORDS.search(whole):
+        return
     blocks = _leaf_blocks(root)
     edges = {
         *blocks[:DISCLAIMER_BLOCKS_AT_START],
@@ -289,31 +299,22 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
 
 
-def _text_chunks(element: HtmlElement) -> list[str]:
-    """Return the text of ``element`` with a newline around every block and at every ``br``."""
-    chunks: list[str] = []
-    for event, node in lxml.etree.iterwalk(element, events=("start", "end")):
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS or tag == "br":
-                chunks.append("\n")
-            if node.text and isinstance(node.tag, str):
-                chunks.append(node.text)
-        else:
-            if tag in _BLOCK_TAGS:
-                chunks.append("\n")
-            if node.tail and node is not element:
-                chunks.append(node.tail)
-    return chunks
+def _tag_to_text(match: re.Match[str]) -> str:
+    """Return a newline for a block or ``br`` tag, nothing for any other tag."""
+    return "\n" if match.group(1).lower() in _LINE_BREAKING_TAGS else ""
 
 
 def html_to_text(body_html: str | None) -> str:
-    """Return the plain text of sanitised body HTML, one paragraph per line."""
+    """Return the plain text of sanitised body HTML, one paragraph per line.
+
+    Sanitised HTML is a serialiser's output (text ``<`` is always ``&lt;``), so its tags are
+    found by a pattern, without parsing it again.
+    """
     if not body_html:
         return ""
-    root = _parse_fragment(body_html)
-    lines = "".join(_text_chunks(root)).split("\n")
-    return "\n".join(line for line in (_LINE_SPACE.sub(" ", raw).strip() for raw in lines) if line)
+    text = html.unescape(_MARKUP_TAG.sub(_tag_to_text, _COMMENT.sub("", body_html)))
+    lines = _LINE_SPACE.sub(" ", text).split("\n")
+    return "\n".join(line for line in (raw.strip() for raw in lines) if line)
 
 
 class BodyPipeline(NewsPipeline):

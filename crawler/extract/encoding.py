@@ -87,12 +87,12 @@ def detect_encoding(body: bytes, headers: Mapping[str, str | bytes] | None = Non
         return resolve_encoding(bom_codec) or UTF8
     if body.isascii():
         return UTF8
+    if count_bad_chars(body, UTF8) == 0:
+        # Bytes that are valid UTF-8 are UTF-8, whatever a header or <meta> declares: many
+        # Chinese pages declare gb2312 and are served as UTF-8.
+        return UTF8
     non_ascii = len(body.translate(None, ASCII_BYTES))
-    utf8_clean = count_bad_chars(body, UTF8) == 0
     for codec in declared_encodings(body, headers):
-        if codec != UTF8 and utf8_clean:
-            logger.debug("declared %s but the bytes are UTF-8", codec)
-            return UTF8
         if fits(body, codec, non_ascii):
             return codec
     if fits(body, UTF8, non_ascii):
