@@ -262,8 +262,9 @@ def _clean_attributes(root: HtmlElement, base_url: str | None) -> None:
 def _strip_indentation(root: HtmlElement) -> None:
     """Remove the U+3000 indentation that opens Chinese paragraphs."""
     for element in root.iter(*_BLOCK_TAGS):
-        if element.text:
-            element.text = element.text.lstrip(_INDENT)
+        text = element.text
+        if text and text[0] in _INDENT:  # setting text costs lxml a new node: only when needed
+            element.text = text.lstrip(_INDENT)
 
 
 def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
