@@ -296,8 +296,15 @@ class RunRecorder:
         for sink in list(sinks):
             try:
                 getattr(sink, event)(record)
-            except Exception:
+            except PyMongoError as exc:
                 # A warning, not an error: a lost record must not fail the crawl's health.
+                logger.warning(
+                    "Could not write the run record to %s (%s); it is only in the log",
+                    type(sink).__name__,
+                    type(exc).__name__,
+                )
+                sinks.remove(sink)
+            except Exception:
                 logger.warning(
                     "Could not write the run record to %s; it is only in the log",
                     type(sink).__name__,
