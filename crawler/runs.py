@@ -145,6 +145,8 @@ class RunSink(Protocol):
 
     def closed(self, record: dict[str, Any]) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class MongoRunSink:
     """Run records in a MongoDB collection (``crawl_runs``), one document per run."""
@@ -160,8 +162,13 @@ class MongoRunSink:
         try:
             self.collection.replace_one({"_id": record["_id"]}, dict(record), upsert=True)
         finally:
-            if self.client is not None:
-                self.client.close()
+            self.close()
+
+    def close(self) -> None:
+        """Close the client (also when a failed write took this sink out of the run)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
 
 class FileRunSink:
@@ -172,6 +179,9 @@ class FileRunSink:
 
     def opened(self, record: dict[str, Any]) -> None:
         """Write nothing: the file holds finished runs only."""
+
+    def close(self) -> None:
+        """Hold nothing open."""
 
     def closed(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,15 +309,25 @@ class RunRecorder:
             except PyMongoError as exc:
                 # A warning, not an error: a lost record must not fail the crawl's health.
                 logger.warning(
-                    "Could not write the run record to %s (%s); it is only in the log",
+                    "Could not write the run record to %s (%s: %s); it is only in the log",
                     type(sink).__name__,
                     type(exc).__name__,
+                    redact_uri(str(exc))[:200],
                 )
-                sinks.remove(sink)
+                self._drop(sink)
             except Exception:
                 logger.warning(
                     "Could not write the run record to %s; it is only in the log",
                     type(sink).__name__,
                     exc_info=True,
                 )
-                sinks.remove(sink)
+                self._drop(sink)
+
+    def _drop(self, sink: RunSink) -> None:
+        """Take a sink that failed out of this run, releasing what it holds."""
+        if self.sinks is not None:
+            self.sinks.remove(sink)
+        try:
+            sink.close()
+        except Exception:  # closing a broken client must not fail the crawl either
+            logger.debug("Closing %s failed", type(sink).__name__, exc_info=True)

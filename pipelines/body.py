@@ -48,7 +48,7 @@ _STYLE_FOLD_TO = "abcdefghijklmnopqrstuvwxyz"
 _DROP_XPATH = lxml.etree.XPath(
     "//script | //style | //iframe | //frame | //form | //noscript | //object | //embed"
     " | //svg | //math | //template | //button | //input | //select | //textarea | //link"
-    " | //meta | //head | //title | //audio | //video | //canvas"
+    " | //meta | //head | //title | //audio | //video | //canvas | //noembed | //noframes"
     " | //*[@hidden] | //*[@aria-hidden='true']"
     f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'display:none')]"
     f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'visibility:hidden')]"
@@ -104,13 +104,18 @@ _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
 _RAW_TEXT_TAG = re.compile(r"<(/?)(?:xmp|plaintext|listing)\b", re.I)
 # Numeric references to characters no text may hold (``&#1;``): removed before parsing.
 _CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+# More significant digits than the largest code point (U+10FFFF, 1114111) has.
+_MAX_REFERENCE_DIGITS = 7
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-lazy-src")
 
 
 def _keep_storable(match: re.Match[str]) -> str:
     """Return a numeric character reference unless it names an unstorable character."""
     hex_digits, decimal = match.groups()
-    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    digits = (hex_digits or decimal).lstrip("0") or "0"
+    if len(digits) > _MAX_REFERENCE_DIGITS:  # no such character (and int() would refuse)
+        return ""
+    code = int(digits, 16) if hex_digits else int(digits)
     if code > 0x10FFFF or scrub(chr(code)) == "":
         return ""
     return match.group(0)

@@ -79,6 +79,12 @@ def test_ordinary_text_with_disclaimer_words_stays(raw: str) -> None:
         ("<p>正文</p><plaintext>x", "正文\nx"),
         ('<p>正文</p><p style="DISPLAY: NONE">隐藏</p>', "正文"),
         ("<p>正&#1;文&#x41;&#0;&#99999999999;</p>", "正文A"),
+        ("<p>正文&#" + "1" * 5000 + ";</p>", "正文"),
+        ("<p>正文&#x" + "f" * 50 + ";&#00000065;&#1a</p>", "正文Aa"),
+        (
+            "<p>甲</p><noembed><p>乙<b>丙</b></p></noembed><noframes>戊</noframes><p>丁</p>",
+            "甲\n丁",
+        ),
         ("<div>散落的文字<p>段落</p></div>", "散落的文字\n段落"),
     ],
 )

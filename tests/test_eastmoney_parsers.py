@@ -342,3 +342,25 @@ def test_gbk_page_is_decoded_from_its_meta_declaration() -> None:
         "http://finance.eastmoney.com/news/1350,202204212352230938.html", body=body
     )
     assert "长春发布若干政策措施" in em.parse_article_page(response).title
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # An empty info block elsewhere on the page comes first.
+        lambda html: html.replace("<body>", '<body><div class="infos"><span>相关</span></div>', 1),
+        # Nesting deeper than libxml2's default limit of 255.
+        lambda html: html.replace("<body>", "<body>" + "<span>" * 300, 1),
+    ],
+    ids=["second-infos", "deep-nesting"],
+)
+def test_current_page_survives_odd_markup(change: Any) -> None:
+    name = "page_current_202205202386046762"
+    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))[
+        "output"
+    ]
+    html = change((FIXTURES / f"{name}.html").read_text(encoding="utf-8"))
+    article = em.parse_article_page(page(html))
+    assert article.published_text == expected["published_text"]
+    assert article.publisher == expected["publisher"]
+    assert article.title == expected["title"]

@@ -224,3 +224,31 @@ def test_project_settings_record_every_crawl_and_log_progress() -> None:
     assert extensions["crawler.runs.RunRecorder"] is not None
     assert extensions["crawler.progress.ProgressLog"] is not None
     assert extensions["scrapy.extensions.logstats.LogStats"] is None
+
+
+def test_a_sink_that_fails_is_dropped_and_its_client_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    from crawler.runs import MongoRunSink, RunRecorder
+    from tests.conftest import make_crawler
+
+    class Down:
+        def insert_one(self, record: dict) -> None:
+            raise ServerSelectionTimeoutError("mongodb://finews:s3cret@db.example:27017 down")
+
+    class Client:
+        closed = 0
+
+        def close(self) -> None:
+            Client.closed += 1
+
+    sink = MongoRunSink(Down(), Client())
+    recorder = RunRecorder(make_crawler(), sinks=[sink])
+    recorder._write("opened", {"_id": "run"})
+    assert recorder.sinks == []
+    assert Client.closed == 1
+    message = " ".join(r.getMessage() for r in caplog.records)
+    assert "ServerSelectionTimeoutError" in message
+    assert "s3cret" not in message

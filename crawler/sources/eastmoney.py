@@ -449,8 +449,9 @@ class EastMoneyArticlePage:
     )
     title_node = etree.XPath(f"//div[{_class('title')}]")
     head_title = etree.XPath("//title")
-    # The info line is found once; time, source and author are looked up inside it.
-    info_node = etree.XPath(f"//div[{_class('infos')}]")
+    # The info line (the first div.infos holding items) is found once; time, source and
+    # author are looked up inside it.
+    info_node = etree.XPath(f"//div[{_class('infos')}][.//div[{_class('item')}]]")
     time_node = etree.XPath(f"(.//div[{_class('item')}])[1]")
     source_node = etree.XPath(f".//div[{_class('item')}][contains(., '来源')]")
     author_nodes = etree.XPath(f".//div[{_class('item')}][contains(., '作者')]")
@@ -556,7 +557,8 @@ ARTICLE_LAYOUTS: tuple[EastMoneyArticlePage, ...] = (
 )
 
 
-_PAGE_PARSER = etree.HTMLParser(encoding="utf-8", recover=True)
+# huge_tree: pages nested deeper than libxml2's default limit (255) are still read in full.
+_PAGE_PARSER = etree.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
 
 
 def parse_article_page(response: Response) -> Article:
@@ -569,7 +571,7 @@ def parse_article_page(response: Response) -> Article:
         raise FeedError("empty")
     text, _ = decode_body(response.body, response.headers)
     # lxml directly: parsel's Selector would cost half as much again for nothing used here.
-    root = etree.fromstring(text.encode("utf-8"), _PAGE_PARSER)
+    root = etree.fromstring(text.replace("\x00", "").encode("utf-8"), _PAGE_PARSER)
     if root is None:
         raise FeedError("not_article", "no HTML")
     for layout in ARTICLE_LAYOUTS:
