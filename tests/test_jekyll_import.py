@@ -164,3 +164,20 @@ def test_pipeline_drops_are_counted(chain, tmp_path) -> None:  # type: ignore[no
     report = import_posts([path], chain.process, FETCHED)
     assert report.dropped == {"empty_body": 1}
     assert report.imported == 0
+
+
+def test_import_command_reports_counts_and_broken_posts_by_name() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "import-jekyll", str(POSTS_DIR), "--nolog",
+         "-s", "NEWS_MONGO_URI=", "-s", "NEWS_RUNS_ENABLED=False"],
+        cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "import-jekyll: read=165 imported=164 broken=1 dropped=0"
+    )
+    assert "broken post -202205262391921712.md: empty title" in result.stderr
