@@ -197,10 +197,12 @@ def _is_loose(node: HtmlElement) -> bool:
 
 
 def _wrap_all_loose_content(root: HtmlElement) -> None:
-    """Wrap loose content of the root and of every container that holds blocks."""
-    for container in [root, *root.iter(*_BLOCK_CONTAINERS)]:
-        if container is root or container.tag in _BLOCK_CONTAINERS:
-            _wrap_loose_content(container)
+    """Wrap loose content of the root and of every container that holds blocks.
+
+    The root is a ``div`` (:func:`_parse_fragment`), so it is the first container found.
+    """
+    for container in list(root.iter(*_BLOCK_CONTAINERS)):
+        _wrap_loose_content(container)
 
 
 def _wrap_loose_content(root: HtmlElement) -> None:
