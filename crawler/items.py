@@ -8,9 +8,13 @@ MongoDB ``$jsonSchema`` validator and the README's schema table.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
+
+from itemadapter import ItemAdapter
+from itemadapter.adapter import DataclassAdapter
 
 SCHEMA_VERSION = 1
 
@@ -143,3 +147,27 @@ def mongo_json_schema() -> dict[str, Any]:
         }
     required = ["_id", *REQUIRED_FIELDS, "schema_version"]
     return {"bsonType": "object", "required": required, "properties": properties}
+
+
+class _ArticleDataclassAdapter(DataclassAdapter):
+    """itemadapter's dataclass adapter with the field table built once for :class:`Article`.
+
+    The stock adapter calls ``dataclasses.fields`` each time it wraps an item; every stage wraps
+    every article, so the table is shared instead.
+    """
+
+    _FIELDS: dict[str, Any] = {f.name: f for f in fields(Article)}
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+        self._fields_dict = self._FIELDS
+
+    @classmethod
+    def is_item(cls, item: Any) -> bool:
+        return type(item) is Article
+
+
+class ArticleAdapter(ItemAdapter):
+    """An :class:`ItemAdapter` that wraps :class:`Article` cheaply and any other item as usual."""
+
+    ADAPTER_CLASSES = deque([_ArticleDataclassAdapter, *ItemAdapter.ADAPTER_CLASSES])

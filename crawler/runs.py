@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from itemadapter import ItemAdapter
 from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -33,6 +32,7 @@ from crawler.health import (
     error_ratio,
     present_fields,
 )
+from crawler.items import ArticleAdapter
 from crawler.store.mongo import StorageConfig, make_client, redact_uri
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ class RunRecorder:
         """Count the watched fields of every article that left the pipelines (stored or dropped)."""
         stats = self.crawler.stats
         stats.inc_value(COVERAGE_SEEN)
-        for name in present_fields(ItemAdapter(item), self.thresholds.min_coverage):
+        for name in present_fields(ArticleAdapter(item), self.thresholds.min_coverage):
             stats.inc_value(f"news/coverage/{name}")
 
     def spider_closed(self, reason: str) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Self
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from crawler.items import ArticleAdapter
+
 if TYPE_CHECKING:
+    from itemadapter import ItemAdapter
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ class NewsPipeline:
             self.stats.inc_value(f"news/{key}", count)
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = ArticleAdapter(item)
         try:
             self.process_article(adapter)
         except DropItem:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, cast
+import string
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import lxml.etree
@@ -40,31 +41,26 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 _NO_ATTRIBUTES: frozenset[str] = frozenset()
 URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+# Built once: nh3.clean() would convert the allow-lists to Rust sets on every call.
+_SANITISER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=set(URL_SCHEMES),
+    link_rel=None,
+    strip_comments=True,
+)
 
-# Inline styles compared in lower case without white space ("DISPLAY: NONE" hides too).
-_STYLE_FOLD = "ABCDEFGHIJKLMNOPQRSTUVWXYZ \t\n\r"
-_STYLE_FOLD_TO = "abcdefghijklmnopqrstuvwxyz"
-# Elements removed with everything inside them.
-_DROP_XPATH = lxml.etree.XPath(
-    "//script | //style | //iframe | //frame | //form | //noscript | //object | //embed"
-    " | //svg | //math | //template | //button | //input | //select | //textarea | //link"
-    " | //meta | //head | //title | //audio | //video | //canvas | //noembed | //noframes"
-    " | //*[@hidden] | //*[@aria-hidden='true']"
-    f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'display:none')]"
-    f" | //*[contains(translate(@style, '{_STYLE_FOLD}', '{_STYLE_FOLD_TO}'), 'visibility:hidden')]"
-    # East Money furniture (sources.md §3): ad close buttons, back-to-top links, ad slots,
-    # account-opening links and the empty quote placeholders after stock names.
-    " | //img[contains(@class, 'em_handle_adv_close')] | //a[contains(@class, 'toplink')]"
-    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' ad_context3 ')]"
-    " | //a[contains(@href, 'acttg.eastmoney.com')]"
-    " | //span[starts-with(@id, 'quote_') or starts-with(@id, 'bkquote_')]"
-)
-# Links kept as their text: stock and topic links on East Money bodies.
-_UNWRAP_XPATH = lxml.etree.XPath(
-    "//a[contains(@class, 'keytip') or contains(@class, 'infokey')"
-    " or contains(@href, 'quote.eastmoney.com/unify')]"
-    " | //*[contains(@class, 'em_stock_key_common')]"
-)
+# Elements removed with everything inside them, by tag.
+_DROP_TAGS: tuple[str, ...] = (
+    "script", "style", "iframe", "frame", "form", "noscript", "object", "embed", "svg", "math",
+    "template", "button", "input", "select", "textarea", "link", "meta", "head", "title",
+    "audio", "video", "canvas", "noembed", "noframes",
+)  # fmt: skip
+_DROP_TAG_SET = frozenset(_DROP_TAGS)
+# Inline styles compared in ASCII lower case without CSS white space ("DISPLAY: NONE" hides too).
+_STYLE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, " \t\n\r")
+_HIDING_STYLES = ("display:none", "visibility:hidden")
+_CLASS_SEPARATOR = re.compile(r"[ \t\n\r]+")
 _STOCK_IMG_START = "EM_StockImg_Start"
 _STOCK_IMG_END = "EM_StockImg_End"
 
@@ -127,9 +123,61 @@ def _parse_fragment(raw_html: str) -> HtmlElement:
     return lxml.html.fragment_fromstring(raw_html, create_parent="div", parser=parser)
 
 
-def _select(xpath: lxml.etree.XPath, root: HtmlElement) -> list[HtmlElement]:
-    """Return the elements an element-only XPath selects."""
-    return cast("list[HtmlElement]", xpath(root))
+def _is_hidden(attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element's attributes hide it from readers."""
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+        return True
+    style = attributes.get("style")
+    if not style:
+        return False
+    folded = style.translate(_STYLE_FOLD)
+    return any(hiding in folded for hiding in _HIDING_STYLES)
+
+
+def _is_furniture(tag: str, attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element is East Money furniture (sources.md §3): ad close buttons,
+    back-to-top links, ad slots, account-opening links, the empty quote placeholders after
+    stock names."""
+    css = attributes.get("class", "")
+    if tag == "img" and "em_handle_adv_close" in css:
+        return True
+    if tag == "a" and ("toplink" in css or "acttg.eastmoney.com" in attributes.get("href", "")):
+        return True
+    if tag == "span" and attributes.get("id", "").startswith(("quote_", "bkquote_")):
+        return True
+    return "ad_context3" in css and "ad_context3" in _CLASS_SEPARATOR.split(css)
+
+
+def _is_stock_link(tag: str, attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element is a stock or topic link, kept as its text."""
+    css = attributes.get("class", "")
+    if "em_stock_key_common" in css:
+        return True
+    if tag != "a":
+        return False
+    return (
+        "keytip" in css
+        or "infokey" in css
+        or "quote.eastmoney.com/unify" in attributes.get("href", "")
+    )
+
+
+def _sort_out(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """Return the elements to remove and the elements to unwrap, in one walk of the tree.
+
+    lxml finds the tags alone in C; only elements with attributes are looked at in Python.
+    """
+    dropped = list(root.iter(*_DROP_TAGS))
+    unwrapped = []
+    for element in root.iter(lxml.etree.Element):
+        attributes = element.attrib
+        if not attributes or element.tag in _DROP_TAG_SET:
+            continue
+        if _is_hidden(attributes) or _is_furniture(element.tag, attributes):
+            dropped.append(element)
+        elif _is_stock_link(element.tag, attributes):
+            unwrapped.append(element)
+    return dropped, unwrapped
 
 
 def _remove(element: HtmlElement) -> None:
@@ -284,9 +332,10 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     except (lxml.etree.ParserError, ValueError):
         return ""
     _remove_stock_image_blocks(root)
-    for element in _select(_DROP_XPATH, root):
+    dropped, unwrapped = _sort_out(root)
+    for element in dropped:
         _remove(element)
-    for element in _select(_UNWRAP_XPATH, root):
+    for element in unwrapped:
         element.drop_tag()
     _normalise_blocks(root)
     _wrap_all_loose_content(root)
@@ -296,15 +345,7 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     inner = (root.text or "") + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in root
     )
-    cleaned = nh3.clean(
-        inner,
-        tags=set(ALLOWED_TAGS),
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=set(URL_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
-    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()
+    return _EMPTY_PARAGRAPH.sub("", _SANITISER.clean(inner)).strip()
 
 
 def _tag_to_text(match: re.Match[str]) -> str:

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from itemadapter import ItemAdapter
 from pymongo.errors import PyMongoError
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from crawler.items import ArticleAdapter
 from crawler.store import spool
 from crawler.store.mongo import StorageConfig, redact_uri
 from crawler.store.writer import Record, open_store
@@ -25,6 +25,7 @@ from crawler.store.writer import Record, open_store
 if TYPE_CHECKING:
     from collections import Counter
 
+    from itemadapter import ItemAdapter
     from scrapy.crawler import Crawler
 
     from crawler.store.writer import ArticleStore
@@ -73,7 +74,7 @@ class StoragePipeline:
             self.timer.start(self.config.flush_seconds, now=False)
 
     def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
+        adapter = ArticleAdapter(item)
         if not isinstance(adapter.get("id"), str) or not adapter["id"]:
             self.inc("dropped/store_no_id")
             raise DropItem(f"store_no_id: {adapter.get('url')}")

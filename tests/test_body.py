@@ -49,12 +49,39 @@ def clean(raw: str) -> str:
         ("<p>正文</p><!-- 注释 -->", "注释"),
         ("<object data='x.swf'>flash</object><p>正文</p>", "flash"),
         ("<svg><script>alert(1)</script></svg><p>正文</p>", "alert"),
+        ('<p>正文</p><p style="Visibility :\tHidden">隐藏</p>', "隐藏"),
+        ('<p>正文</p><div aria-hidden="true">读屏隐藏</div>', "读屏隐藏"),
+        ('<p>正文<span id="bkquote_90.BK0963"></span></p>', "bkquote_"),
+        ('<p>正文</p><div class="side  ad_context3\nwide">广告位</div>', "广告位"),
     ],
 )
 def test_hostile_and_noise_markup_is_removed(raw: str, gone: str) -> None:
     body = clean(raw)
     assert gone not in body
     assert "正文" in body
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ('<p>正文</p><div aria-hidden="false">可见</div>', "可见"),
+        ('<p>正文</p><p style="display:block">可见</p>', "可见"),
+        ('<p>正文</p><div class="ad_context30">不是广告位</div>', "不是广告位"),
+        ('<p>正文<span id="xquote_1">可见</span></p>', "可见"),
+        ('<p>正文<a class="em_handle_adv_close" href="https://example.com/x">可见</a></p>', "可见"),
+    ],
+)
+def test_look_alike_markup_is_kept(raw: str, kept: str) -> None:
+    assert kept in clean(raw)
+
+
+def test_topic_and_quote_links_keep_their_text_only() -> None:
+    raw = (
+        '<p><a class="infokey" href="https://so.eastmoney.com/x">数字经济</a>板块走强，'
+        '<a href="http://quote.eastmoney.com/unify/r/1.600030">中信证券</a>'
+        '<span class="em_stock_key_common">中国平安</span>上涨</p>'
+    )
+    assert clean(raw) == "<p>数字经济板块走强，中信证券中国平安上涨</p>"
 
 
 @pytest.mark.parametrize(
