@@ -334,6 +334,30 @@ def test_current_layout_title_falls_back_to_head_title() -> None:
     assert article.editor is None
 
 
+def test_current_layout_takes_the_first_of_each_block_and_the_last_editor_line() -> None:
+    article = em.parse_article_page(
+        page(
+            "<html><head><title>页标题</title></head><body>"
+            "<div class='subtitle'>不是标题</div><div class='title'> 头条\n 标题 </div>"
+            "<div class='title'>第二个标题</div>"
+            "<div class='sublab'>相关阅读</div><div class='sublab'>原标题：旧的标题</div>"
+            "<div class='infos'><span>无条目</span></div>"
+            "<div class='infos'><div><div class='item'>2022年05月20日 09:51</div></div>"
+            "<div class='item'>作者：甲</div><div class='item'>来源：<b>证券时报</b></div>"
+            "<div class='item'>作者：乙</div><div class='item'>来源：别处</div></div>"
+            "<div id='ContentBody' class='txtinfos'><p>正文</p>"
+            "<p>（责任编辑：DF001）</p></div><p class='res-edit'>责任编辑：DF002</p></body></html>"
+        )
+    )
+    assert article.title == "头条 标题"
+    assert article.original_title == "原标题：旧的标题"
+    assert article.published_text == "2022年05月20日 09:51"
+    assert article.publisher == "来源：证券时报"
+    assert article.authors == ["作者：甲", "作者：乙"]
+    assert article.editor == "责任编辑：DF002"
+    assert article.body_html.startswith('<div id="ContentBody" class="txtinfos"><p>正文</p>')
+
+
 def test_gbk_page_is_decoded_from_its_meta_declaration() -> None:
     body = (FIXTURES / "page_old_gbk_202204212352230938.html").read_bytes()
     with pytest.raises(UnicodeDecodeError):

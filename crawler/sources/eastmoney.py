@@ -79,6 +79,7 @@ _JSONP_RE = re.compile(r"^\s*[\w$.]+\s*\((.*)\)\s*;?\s*$", re.DOTALL)
 _TITLE_PREFIX_RE = re.compile(r"^\s*【[^】]*】\s*")
 _TRUNCATED_RE = re.compile(r"(?:…|\.\.\.)\s*$")
 _SPACES_RE = re.compile(r"\s+")
+_CLASS_SPLIT_RE = re.compile(r"[ \t\r\n]+")
 
 
 class FeedError(ValueError):
@@ -404,14 +405,16 @@ def news_text_body(text: str) -> str:
 # --- article pages ----------------------------------------------------------------------------
 
 
+def _string(element: etree._Element) -> str:
+    """Return an element's string value (its text and its descendants', as XPath's ``.``)."""
+    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+
+
 def _text(element: etree._Element | None) -> str | None:
     """Return an element's text with whitespace runs collapsed, ``None`` when blank."""
     if element is None:
         return None
-    text = _SPACES_RE.sub(
-        " ", etree.tostring(element, method="text", encoding="unicode", with_tail=False)
-    ).strip()
-    return text or None
+    return _SPACES_RE.sub(" ", _string(element)).strip() or None
 
 
 def _html(element: etree._Element) -> str:
@@ -440,97 +443,112 @@ def _class(name: str) -> str:
     )
 
 
+def _tokens(node: etree._Element) -> list[str]:
+    """Return an element's CSS classes (split as XPath's ``normalize-space`` would)."""
+    return _CLASS_SPLIT_RE.split((node.get("class") or "").strip(" \t\r\n"))
+
+
 class EastMoneyArticlePage:
-    """The current article layout (≈2020 on, UTF-8): ``div.title``, ``div.infos``, txtinfos."""
+    """The current article layout (≈2020 on, UTF-8): ``div.title``, ``div.infos``, txtinfos.
+
+    Every node a field is read from is found by one XPath call and sorted out in Python: the
+    page holds a handful of them, and each XPath call costs more than the walk itself.
+    """
 
     layout: ClassVar[str] = "current"
-    marker = etree.XPath(
-        f"//div[@id='ContentBody' and {_class('txtinfos')}] | //div[{_class('infos')}]"
+    landmarks = etree.XPath(
+        "//div[@id='ContentBody'"
+        f" or {_class('title')} or {_class('infos')} or {_class('sublab')}]"
+        " | //title"
+        f" | //p[starts-with(normalize-space(.), '（责任编辑') or {_class('res-edit')}]"
     )
-    title_node = etree.XPath(f"//div[{_class('title')}]")
-    head_title = etree.XPath("//title")
-    # The info line (the first div.infos holding items) is found once; time, source and
-    # author are looked up inside it.
-    info_node = etree.XPath(f"//div[{_class('infos')}][.//div[{_class('item')}]]")
-    time_node = etree.XPath(f"(.//div[{_class('item')}])[1]")
-    source_node = etree.XPath(f".//div[{_class('item')}][contains(., '来源')]")
-    author_nodes = etree.XPath(f".//div[{_class('item')}][contains(., '作者')]")
-    original_title_node = etree.XPath(f"//div[{_class('sublab')}][contains(., '原标题')]")
-    body_node = etree.XPath("//div[@id='ContentBody']")
-    editor_nodes = etree.XPath(
-        f"//p[starts-with(normalize-space(.), '（责任编辑') or {_class('res-edit')}]"
-    )
+    info_items = etree.XPath(f".//div[{_class('item')}]")
 
-    @classmethod
-    def matches(cls, root: etree._Element) -> bool:
-        """Tell whether a page is in this layout."""
-        return bool(_found(cls.marker, root))
-
-    def parse(self, root: etree._Element) -> Article:
-        """Return the page's raw fields; raise :class:`FeedError` when it holds no article."""
-        body = self.body_html(root)
+    def read(self, root: etree._Element) -> Article | None:
+        """Return the page's raw fields, ``None`` when the page is in another layout; raise
+        :class:`FeedError` when it is in this one but holds no article."""
+        marker = False
+        body = title = head_title = original_title = None
+        infos: list[etree._Element] = []
+        editors: list[etree._Element] = []
+        for node in _found(self.landmarks, root):
+            if node.tag == "title":
+                head_title = head_title if head_title is not None else node
+                continue
+            if node.tag == "p":
+                editors.append(node)
+                continue
+            tokens = _tokens(node)
+            if node.get("id") == "ContentBody":
+                marker = marker or "txtinfos" in tokens
+                body = body if body is not None else node
+            if "infos" in tokens:
+                marker = True
+                infos.append(node)
+            if "title" in tokens and title is None:
+                title = node
+            if "sublab" in tokens and original_title is None and "原标题" in _string(node):
+                original_title = node
+        if not marker:
+            return None
         if body is None:
             raise FeedError("not_article", "no div#ContentBody")
-        info = _first(self.info_node, root)
+        # The info line is the first div.infos holding items: time first, then source, author.
+        items = next((found for info in infos if (found := _found(self.info_items, info))), [])
+        texts = [_text(item) for item in items]
         return Article(
-            title=self.title(root),
-            published_text=self.published_text(info) if info is not None else None,
-            publisher=self.publisher(info) if info is not None else None,
-            authors=self.authors(info) if info is not None else [],
-            original_title=self.original_title(root),
-            body_html=body,
-            editor=self.editor(root),
+            title=_text(title) or _text(head_title),
+            published_text=texts[0] if texts else None,
+            publisher=next((text for text in texts if text and "来源" in text), None),
+            authors=[text for text in texts if text and "作者" in text],
+            original_title=_text(original_title),
+            body_html=_html(body),
+            editor=_text(editors[-1]) if editors else None,
         )
 
-    def title(self, root: etree._Element) -> str | None:
-        """The headline block; else ``<title>`` (the title stage strips ``_东方财富网``)."""
-        return _text(_first(self.title_node, root)) or _text(_first(self.head_title, root))
 
-    def published_text(self, root: etree._Element) -> str | None:
-        """The first info item: ``2022年05月20日 09:51``."""
-        return _text(_first(self.time_node, root))
-
-    def publisher(self, root: etree._Element) -> str | None:
-        """The ``来源：X`` info item (the body's ``（文章来源：X）`` is read by attribution)."""
-        return _text(_first(self.source_node, root))
-
-    def authors(self, root: etree._Element) -> list[str]:
-        """The ``作者：X`` info items."""
-        return [text for node in _found(self.author_nodes, root) if (text := _text(node))]
-
-    def original_title(self, root: etree._Element) -> str | None:
-        """The ``原标题：…`` line."""
-        return _text(_first(self.original_title_node, root))
-
-    def body_html(self, root: etree._Element) -> str | None:
-        """The ``div#ContentBody`` block with everything in it (noise goes in the body stage)."""
-        node = _first(self.body_node, root)
-        return _html(node) if node is not None else None
-
-    def editor(self, root: etree._Element) -> str | None:
-        """The last ``（责任编辑：X）`` paragraph."""
-        nodes = _found(self.editor_nodes, root)
-        return _text(nodes[-1]) if nodes else None
-
-
-class EastMoneyArticlePageOld(EastMoneyArticlePage):
+class EastMoneyArticlePageOld:
     """The old layout (≈2012–2020, GBK): ``div.newsContent``, ``div.time``, ``div.source``."""
 
     layout: ClassVar[str] = "old"
     marker = etree.XPath(f"//div[{_class('newsContent')}]")
     # Its paths are absolute: they find the same nodes from the info block or from the root.
-    info_node = etree.XPath(f"//div[{_class('newsContent')}]")
     title_node = etree.XPath(f"//div[{_class('newsContent')}]//h1")
+    head_title = etree.XPath("//title")
     time_node = etree.XPath(f"//div[{_class('newsContent')}]//div[{_class('time')}]")
     source_attr = etree.XPath(f"//div[{_class('source')} and {_class('data-source')}]/@data-source")
     source_node = etree.XPath(f"//div[{_class('newsContent')}]//div[{_class('source')}]")
     author_nodes = etree.XPath(f"//div[{_class('newsContent')}]//div[{_class('author')}]")
+    original_title_node = etree.XPath(f"//div[{_class('sublab')}][contains(., '原标题')]")
+    body_node = etree.XPath("//div[@id='ContentBody']")
     # The body ends where the page's comments block begins.
     body_parts = etree.XPath(
         "//div[@id='ContentBody']/node()[not(self::div[@id='comBodyEnd'])]"
         "[not(preceding-sibling::div[@id='comBodyEnd'])]"
     )
     body_open = '<div id="ContentBody" class="Body">'
+    editor_nodes = etree.XPath(
+        f"//p[starts-with(normalize-space(.), '（责任编辑') or {_class('res-edit')}]"
+    )
+
+    def read(self, root: etree._Element) -> Article | None:
+        """Return the page's raw fields, ``None`` when the page is in another layout; raise
+        :class:`FeedError` when it is in this one but holds no article."""
+        if not _found(self.marker, root):
+            return None
+        body = self.body_html(root)
+        if body is None:
+            raise FeedError("not_article", "no div#ContentBody")
+        editors = _found(self.editor_nodes, root)
+        return Article(
+            title=_text(_first(self.title_node, root)) or _text(_first(self.head_title, root)),
+            published_text=_text(_first(self.time_node, root)),
+            publisher=self.publisher(root),
+            authors=[text for node in _found(self.author_nodes, root) if (text := _text(node))],
+            original_title=_text(_first(self.original_title_node, root)),
+            body_html=body,
+            editor=_text(editors[-1]) if editors else None,
+        )
 
     def publisher(self, root: etree._Element) -> str | None:
         """The ``data-source`` attribute, else the source line's text."""
@@ -550,8 +568,8 @@ class EastMoneyArticlePageOld(EastMoneyArticlePage):
         return f"{self.body_open}{''.join(parts)}</div>"
 
 
-#: Article page layouts, newest first: the first whose marker matches reads the page.
-ARTICLE_LAYOUTS: tuple[EastMoneyArticlePage, ...] = (
+#: Article page layouts, newest first: the first that recognises a page reads it.
+ARTICLE_LAYOUTS: tuple[EastMoneyArticlePage | EastMoneyArticlePageOld, ...] = (
     EastMoneyArticlePage(),
     EastMoneyArticlePageOld(),
 )
@@ -575,6 +593,7 @@ def parse_article_page(response: Response) -> Article:
     if root is None:
         raise FeedError("not_article", "no HTML")
     for layout in ARTICLE_LAYOUTS:
-        if layout.matches(root):
-            return layout.parse(root)
+        article = layout.read(root)
+        if article is not None:
+            return article
     raise FeedError("not_article", "no known article layout")
