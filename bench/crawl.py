@@ -190,7 +190,8 @@ def run_worker(
     settings.setdict(crawl_settings(config, concurrency), priority="cmdline")
     if config != "bare" or bare_too:
         settings.setdict(overrides, priority="cmdline")
-    settings.set("LOG_INSTALL_ROOT_HANDLER", config == "bare", priority="cmdline")
+    # Every configuration logs as `scrapy crawl` does: Scrapy's root handler, at LOG_LEVEL.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
     process = CrawlerProcess(settings)
     crawls = 2 if config in ("mongomock", "mongodb") else 1
     if config == "mongomock":

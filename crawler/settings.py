@@ -154,6 +154,7 @@ LOGSTATS_INTERVAL = _env_float("NEWS_PROGRESS_INTERVAL", 60.0)
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress line
     "crawler.progress.ProgressLog": 0,
+    "crawler.loglevel.LoggerLevels": 0,  # records below LOG_LEVEL are not built at all
     "crawler.runs.RunRecorder": 100,  # a crawl_runs record for every crawl, plain or crawlall
 }
 # Run records and health checks (crawler/runs.py, crawler/health.py).

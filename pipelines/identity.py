@@ -34,11 +34,16 @@ def canonicalize(url: str) -> str | None:
     if not url.lower().startswith(("http://", "https://")):
         return None
     try:
-        cleaned = url_query_cleaner(
-            url,
-            parameterlist=[p for p in _query_keys(url) if _is_tracking(p)],
-            remove=True,
-            keep_fragments=False,
+        # Without a query, cleaning it would only cut the fragment off.
+        cleaned = (
+            url_query_cleaner(
+                url,
+                parameterlist=[p for p in _query_keys(url) if _is_tracking(p)],
+                remove=True,
+                keep_fragments=False,
+            )
+            if "?" in url
+            else url.partition("#")[0]
         )
         canonical = canonicalize_url(cleaned, keep_fragments=False)
     except ValueError:  # "http://[::1/a": not a URL at all
