@@ -358,6 +358,21 @@ def test_current_layout_takes_the_first_of_each_block_and_the_last_editor_line()
     assert article.body_html.startswith('<div id="ContentBody" class="txtinfos"><p>正文</p>')
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Valid UTF-8 is kept as served, whatever <meta> declares; NULs go.
+        ("<meta charset=gb2312><p>正文\x00</p>".encode(), "<meta charset=gb2312><p>正文</p>"),
+        (b"\xef\xbb\xbf<p>\xe6\xad\xa3\xe6\x96\x87</p>", "<p>正文</p>"),
+        # Anything else is decoded (GBK here, by its declaration) and re-encoded.
+        ("<meta charset=gbk><p>正文\x00</p>".encode("gbk"), "<meta charset=gbk><p>正文</p>"),
+    ],
+    ids=["utf8-declared-gb2312", "utf8-bom", "gbk"],
+)
+def test_utf8_page(body: bytes, expected: str) -> None:
+    assert em.utf8_page(body, {}) == expected.encode("utf-8")
+
+
 def test_gbk_page_is_decoded_from_its_meta_declaration() -> None:
     body = (FIXTURES / "page_old_gbk_202204212352230938.html").read_bytes()
     with pytest.raises(UnicodeDecodeError):

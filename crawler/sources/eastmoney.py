@@ -9,6 +9,7 @@ may hold ``<em>``, times are China time without a zone, bodies keep East Money's
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import re
@@ -579,6 +580,21 @@ ARTICLE_LAYOUTS: tuple[EastMoneyArticlePage | EastMoneyArticlePageOld, ...] = (
 _PAGE_PARSER = etree.HTMLParser(encoding="utf-8", recover=True, huge_tree=True)
 
 
+def utf8_page(body: bytes, headers: Any) -> bytes:
+    """Return a page as UTF-8 bytes without NUL characters, for lxml.
+
+    Bytes that are valid UTF-8 are UTF-8 whatever the page declares (:func:`decode_body`), so
+    they are kept as served; anything else is decoded by :func:`decode_body` and re-encoded.
+    """
+    data = body[len(codecs.BOM_UTF8) :] if body.startswith(codecs.BOM_UTF8) else body
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        text, _ = decode_body(body, headers)
+        return text.replace("\x00", "").encode("utf-8")
+    return data.replace(b"\x00", b"")
+
+
 def parse_article_page(response: Response) -> Article:
     """Read an East Money article page in whichever layout it has.
 
@@ -587,9 +603,8 @@ def parse_article_page(response: Response) -> Article:
     """
     if not response.body.strip():
         raise FeedError("empty")
-    text, _ = decode_body(response.body, response.headers)
     # lxml directly: parsel's Selector would cost half as much again for nothing used here.
-    root = etree.fromstring(text.replace("\x00", "").encode("utf-8"), _PAGE_PARSER)
+    root = etree.fromstring(utf8_page(response.body, response.headers), _PAGE_PARSER)
     if root is None:
         raise FeedError("not_article", "no HTML")
     for layout in ARTICLE_LAYOUTS:
