@@ -25,6 +25,9 @@ backoff, no HTTP cache and the same concurrency. Per run it prints pages/s, item
 per item (crawler process, spider open to close), peak RSS, and the site's own CPU seconds.
 Last line: ``crawl: ratio_b_a=R items_per_s_b=N peak_rss_mb_20k=M`` (ratio of pages/s at the
 largest size; RSS of (b) at the largest size).
+
+Time on a shared machine varies from run to run; ``--instructions --sizes 1000 3000`` counts
+instead, under callgrind, the instructions (a) and (b) execute per article, which do not.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -359,6 +363,42 @@ def report(config: str, articles: int, figures: dict[str, Any]) -> dict[str, flo
     return line
 
 
+def count_instructions(site: SiteProcess, config: str, articles: int, concurrency: int) -> int:
+    """Return the instructions one configuration's worker executes, counted by callgrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+        command += [sys.executable, __file__, "--worker", config, "--site", site.url]
+        command += [f"--articles={articles}", f"--concurrency={concurrency}"]
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+        if done.returncode != 0:
+            sys.exit(f"{config} crawl under callgrind failed:\n{done.stderr[-4000:]}")
+        summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+        return int(summary.split()[1])
+
+
+def report_instructions(sizes: list[int], seed: int, concurrency: int) -> None:
+    """Print the instructions per article of (a) and (b): a figure that, unlike time, does not
+    change with what else the machine is doing. The difference between two crawl sizes leaves
+    out start-up and import costs."""
+    low, high = sorted(sizes)[:2]
+    site = SiteProcess(high, seed)
+    try:
+        per_article = {}
+        for config in ("bare", "pipelines"):
+            counts = [count_instructions(site, config, n, concurrency) for n in (low, high)]
+            per_article[config] = (counts[1] - counts[0]) / (high - low)
+            print(
+                f"{LABELS[config]} {config}: {per_article[config] / 1e6:.2f} M instructions "
+                f"per article (callgrind, n={low} and n={high})",
+                flush=True,
+            )
+    finally:
+        site.close()
+    ratio = per_article["bare"] / per_article["pipelines"]
+    print(f"instructions: ratio_a_b={ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20_000])
@@ -374,6 +414,12 @@ def main() -> None:
         help="a setting over the project's, for (b)-(d) only (e.g. a candidate default)",
     )
     parser.add_argument("--set-bare", action="store_true", help="apply --set to (a) too")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="instead: count (a)'s and (b)'s instructions per article with callgrind "
+        "(needs valgrind; about 10 minutes with --sizes 1000 3000)",
+    )
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--site", help=argparse.SUPPRESS)
     parser.add_argument("--articles", type=int, help=argparse.SUPPRESS)
@@ -384,6 +430,10 @@ def main() -> None:
             args.worker, args.site, args.articles, args.concurrency, overrides, args.set_bare
         )
         print(json.dumps(figures))
+        return
+
+    if args.instructions:
+        report_instructions(args.sizes, args.seed, args.concurrency)
         return
 
     results: dict[tuple[str, int], dict[str, float]] = {}
