@@ -348,20 +348,19 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     return _EMPTY_PARAGRAPH.sub("", _SANITISER.clean(inner)).strip()
 
 
-def _tag_to_text(match: re.Match[str]) -> str:
-    """Return a newline for a block or ``br`` tag, nothing for any other tag."""
-    return "\n" if match.group(1).lower() in _LINE_BREAKING_TAGS else ""
-
-
 def html_to_text(body_html: str | None) -> str:
     """Return the plain text of sanitised body HTML, one paragraph per line.
 
     Sanitised HTML is a serialiser's output (text ``<`` is always ``&lt;``), so its tags are
-    found by a pattern, without parsing it again.
+    found by a pattern, without parsing it again. Splitting on the pattern gives text and tag
+    names in turn: a block or ``br`` tag becomes a newline, any other tag nothing.
     """
     if not body_html:
         return ""
-    text = html.unescape(_MARKUP_TAG.sub(_tag_to_text, _COMMENT.sub("", body_html)))
+    parts = _MARKUP_TAG.split(_COMMENT.sub("", body_html))
+    breaks = ["\n" if name.lower() in _LINE_BREAKING_TAGS else "" for name in parts[1::2]]
+    breaks.append("")
+    text = html.unescape("".join(map(str.__add__, parts[0::2], breaks)))
     lines = _LINE_SPACE.sub(" ", text).split("\n")
     return "\n".join(line for line in (raw.strip() for raw in lines) if line)
 
