@@ -213,14 +213,16 @@ def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
 def _remove_noise_blocks(root: HtmlElement) -> None:
     """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
     whole = root.text_content()
-    if not PROMOTION_TEXT.search(whole) and not _DISCLAIMER_WORDS.search(whole):
+    promotion = PROMOTION_TEXT.search(whole) is not None
+    if not promotion and not _DISCLAIMER_WORDS.search(whole):
         return
     blocks = _leaf_blocks(root)
     edges = {
         *blocks[:DISCLAIMER_BLOCKS_AT_START],
         *blocks[len(blocks) - DISCLAIMER_BLOCKS_AT_END :],
     }
-    for block in blocks:
+    # A block's text is part of the whole text: without a promotion there, only edges can go.
+    for block in blocks if promotion else [b for b in blocks if b in edges]:
         text = block.text_content().strip(_INDENT)
         if len(text) > NOISE_MAX_CHARS:
             continue
@@ -296,30 +298,36 @@ def _wrap_loose_content(root: HtmlElement) -> None:
         add_text(tail)
 
 
-def _clean_attributes(root: HtmlElement, base_url: str | None) -> None:
+def _clean_attributes(element: HtmlElement, base_url: str | None) -> None:
     """Keep allow-listed attributes only; make URLs absolute; promote lazy image sources.
 
     nh3 would keep its own generic attributes (``title``, ``lang``); this allow-list is ours.
     """
+    if element.tag == "img":
+        lazy = next((element.get(name) for name in _LAZY_SRC if element.get(name)), None)
+        if lazy:
+            element.set("src", lazy)
+    allowed = ALLOWED_ATTRIBUTES.get(element.tag, _NO_ATTRIBUTES)
+    for name in element.keys():  # the attribute names, without building the attrib proxy
+        if name not in allowed:
+            del element.attrib[name]
+        elif base_url and name in ("href", "src"):
+            element.set(name, urljoin(base_url, element.get(name, "").strip()))
+
+
+def _strip_indentation(element: HtmlElement) -> None:
+    """Remove the U+3000 indentation that opens a Chinese paragraph."""
+    text = element.text
+    if text and text[0] in _INDENT:  # setting text costs lxml a new node: only when needed
+        element.text = text.lstrip(_INDENT)
+
+
+def _tidy_elements(root: HtmlElement, base_url: str | None) -> None:
+    """Clean every element's attributes and every block's indentation, in one walk."""
     for element in root.iter(lxml.etree.Element):
-        if element.tag == "img":
-            lazy = next((element.get(name) for name in _LAZY_SRC if element.get(name)), None)
-            if lazy:
-                element.set("src", lazy)
-        allowed = ALLOWED_ATTRIBUTES.get(element.tag, _NO_ATTRIBUTES)
-        for name in element.attrib.keys():
-            if name not in allowed:
-                del element.attrib[name]
-            elif base_url and name in ("href", "src"):
-                element.set(name, urljoin(base_url, element.get(name, "").strip()))
-
-
-def _strip_indentation(root: HtmlElement) -> None:
-    """Remove the U+3000 indentation that opens Chinese paragraphs."""
-    for element in root.iter(*_BLOCK_TAGS):
-        text = element.text
-        if text and text[0] in _INDENT:  # setting text costs lxml a new node: only when needed
-            element.text = text.lstrip(_INDENT)
+        _clean_attributes(element, base_url)
+        if element.tag in _BLOCK_TAGS:
+            _strip_indentation(element)
 
 
 def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
@@ -340,8 +348,7 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
     _normalise_blocks(root)
     _wrap_all_loose_content(root)
     _remove_noise_blocks(root)
-    _clean_attributes(root, base_url)
-    _strip_indentation(root)
+    _tidy_elements(root, base_url)
     inner = (root.text or "") + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in root
     )
