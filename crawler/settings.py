@@ -155,8 +155,10 @@ EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress line
     "crawler.progress.ProgressLog": 0,
     "crawler.loglevel.LoggerLevels": 0,  # records below LOG_LEVEL are not built at all
+    "crawler.gcfreeze.FreezeStartupHeap": 0,  # full collections skip the start-up heap
     "crawler.runs.RunRecorder": 100,  # a crawl_runs record for every crawl, plain or crawlall
 }
+NEWS_GC_FREEZE = _env("NEWS_GC_FREEZE", "True")
 # Run records and health checks (crawler/runs.py, crawler/health.py).
 NEWS_RUNS_MONGO = _env("NEWS_RUNS_MONGO", "True")
 NEWS_RUNS_COLLECTION = _env("NEWS_RUNS_COLLECTION", "crawl_runs")
