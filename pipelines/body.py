@@ -103,6 +103,9 @@ _CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 # More significant digits than the largest code point (U+10FFFF, 1114111) has.
 _MAX_REFERENCE_DIGITS = 7
 _LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-lazy-src")
+_FRAGMENT_PARSER = lxml.html.HTMLParser(remove_comments=False, remove_pis=True, encoding=None)
+# What lxml.html takes for a whole document rather than a fragment to wrap in <html><body>.
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
 
 
 def _keep_storable(match: re.Match[str]) -> str:
@@ -118,9 +121,35 @@ def _keep_storable(match: re.Match[str]) -> str:
 
 
 def _parse_fragment(raw_html: str) -> HtmlElement:
-    """Parse an HTML fragment into a ``div`` root, comments kept (East Money marks blocks so)."""
-    parser = lxml.html.HTMLParser(remove_comments=False, remove_pis=True, encoding=None)
-    return lxml.html.fragment_fromstring(raw_html, create_parent="div", parser=parser)
+    """Parse an HTML fragment into a ``div`` root, comments kept (East Money marks blocks so).
+
+    What ``lxml.html.fragment_fromstring(create_parent="div")`` returns, built in place: the
+    parsed ``body`` is renamed, where lxml moves its content into a new tree node by node.
+    """
+    if not _FULL_HTML.match(raw_html):
+        raw_html = f"<html><body>{raw_html}</body></html>"
+    document = lxml.html.document_fromstring(raw_html, parser=_FRAGMENT_PARSER)
+    bodies = document.findall("body")
+    if not bodies:  # a whole document without a body holds no fragment
+        return lxml.html.Element("div")
+    root = bodies[0]
+    for extra in bodies[1:]:  # a stray "</body><body>": libxml2 opens a second body
+        _append_content(root, extra)
+    root.tag = "div"
+    if root.text is not None and not root.text.strip():
+        root.text = None  # leading white space is dropped, as lxml does
+    return root
+
+
+def _append_content(target: HtmlElement, source: HtmlElement) -> None:
+    """Move ``source``'s text and children to the end of ``target``; remove ``source``."""
+    if source.text:
+        if len(target):
+            target[-1].tail = (target[-1].tail or "") + source.text
+        else:
+            target.text = (target.text or "") + source.text
+    target.extend(list(source))
+    source.getparent().remove(source)
 
 
 def _is_hidden(attributes: lxml.etree._Attrib) -> bool:
@@ -165,17 +194,21 @@ def _is_stock_link(tag: str, attributes: lxml.etree._Attrib) -> bool:
 def _sort_out(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
     """Return the elements to remove and the elements to unwrap, in one walk of the tree.
 
-    lxml finds the tags alone in C; only elements with attributes are looked at in Python.
+    Only elements with attributes are looked at further.
     """
-    dropped = list(root.iter(*_DROP_TAGS))
+    dropped = []
     unwrapped = []
     for element in root.iter(lxml.etree.Element):
-        attributes = element.attrib
-        if not attributes or element.tag in _DROP_TAG_SET:
-            continue
-        if _is_hidden(attributes) or _is_furniture(element.tag, attributes):
+        tag = element.tag
+        if tag in _DROP_TAG_SET:
             dropped.append(element)
-        elif _is_stock_link(element.tag, attributes):
+            continue
+        attributes = element.attrib
+        if not attributes:
+            continue
+        if _is_hidden(attributes) or _is_furniture(tag, attributes):
+            dropped.append(element)
+        elif _is_stock_link(tag, attributes):
             unwrapped.append(element)
     return dropped, unwrapped
 
@@ -298,36 +331,39 @@ def _wrap_loose_content(root: HtmlElement) -> None:
         add_text(tail)
 
 
-def _clean_attributes(element: HtmlElement, base_url: str | None) -> None:
+def _clean_attributes(
+    element: HtmlElement, tag: str, names: list[str], base_url: str | None
+) -> None:
     """Keep allow-listed attributes only; make URLs absolute; promote lazy image sources.
 
-    nh3 would keep its own generic attributes (``title``, ``lang``); this allow-list is ours.
+    ``names`` are the element's attribute names. nh3 would keep its own generic attributes
+    (``title``, ``lang``); this allow-list is ours.
     """
-    if element.tag == "img":
+    if tag == "img":
         lazy = next((element.get(name) for name in _LAZY_SRC if element.get(name)), None)
         if lazy:
             element.set("src", lazy)
-    allowed = ALLOWED_ATTRIBUTES.get(element.tag, _NO_ATTRIBUTES)
-    for name in element.keys():  # the attribute names, without building the attrib proxy
+            names = element.keys()
+    allowed = ALLOWED_ATTRIBUTES.get(tag, _NO_ATTRIBUTES)
+    for name in names:
         if name not in allowed:
             del element.attrib[name]
         elif base_url and name in ("href", "src"):
             element.set(name, urljoin(base_url, element.get(name, "").strip()))
 
 
-def _strip_indentation(element: HtmlElement) -> None:
-    """Remove the U+3000 indentation that opens a Chinese paragraph."""
-    text = element.text
-    if text and text[0] in _INDENT:  # setting text costs lxml a new node: only when needed
-        element.text = text.lstrip(_INDENT)
-
-
 def _tidy_elements(root: HtmlElement, base_url: str | None) -> None:
-    """Clean every element's attributes and every block's indentation, in one walk."""
+    """Clean every element's attributes and remove the U+3000 indentation that opens a Chinese
+    paragraph, in one walk (lxml builds the tag's string on every read: it is read once)."""
     for element in root.iter(lxml.etree.Element):
-        _clean_attributes(element, base_url)
-        if element.tag in _BLOCK_TAGS:
-            _strip_indentation(element)
+        tag = element.tag
+        names = element.keys()  # the attribute names, without building the attrib proxy
+        if names:
+            _clean_attributes(element, tag, names, base_url)
+        if tag in _BLOCK_TAGS:
+            text = element.text
+            if text and text[0] in _INDENT:  # setting text costs lxml a new node: only if needed
+                element.text = text.lstrip(_INDENT)
 
 
 def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:

@@ -145,6 +145,7 @@ def test_allow_list_and_absolute_urls() -> None:
         ' title="t">链接</a></p><img src="//img.example.cn/1.jpg" alt="图" width="5"></div>'
         '<table border="1"><tr><td colspan="2" class="c">单元</td></tr></table>'
         '<font color="red">字</font><img data-src="/lazy.jpg" src="data:image/gif;base64,R0l">'
+        '<img data-original="lazy2.jpg" alt="无src">'
     )
     body = clean(raw)
     assert "<h2>大标题</h2>" in body
@@ -152,6 +153,7 @@ def test_allow_list_and_absolute_urls() -> None:
     assert '<img src="https://img.example.cn/1.jpg" alt="图">' in body
     assert '<td colspan="2">单元</td>' in body
     assert '<img src="https://finance.eastmoney.com/lazy.jpg">' in body
+    assert '<img alt="无src" src="https://finance.eastmoney.com/a/lazy2.jpg">' in body
     for attribute in ("style", "class", "target", "title", "width", "color", "border", "id="):
         assert attribute not in body
 
@@ -185,6 +187,24 @@ def test_broken_html_does_not_crash() -> None:
     text = html_to_text(body)
     assert "未闭合" in text
     assert "下一段" in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "html"),
+    [
+        # A stray "</body><body>" makes libxml2 open a second body: its content is kept.
+        ("<p>甲</p></body><body><p>乙</p>", "<p>甲</p><p>乙</p>"),
+        ("甲</body><body>乙<p>丙</p></body><body>丁", "<p>甲乙</p><p>丙</p><p>丁</p>"),
+        # A whole document: its body is the article, the head is not.
+        (
+            "<!DOCTYPE html><html><head><title>标题</title></head><body><p>正文</p></body></html>",
+            "<p>正文</p>",
+        ),
+        ("<!doctype html><script>x()</script>", ""),
+    ],
+)
+def test_stray_and_whole_document_markup(raw: str, html: str) -> None:
+    assert sanitize_body(raw) == html
 
 
 def test_five_megabyte_body_is_linear() -> None:
