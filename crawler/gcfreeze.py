@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 class FreezeStartupHeap:
     """Freeze the heap when the engine starts; unfreeze when the process's last crawl stops."""
 
-    #: Crawls of this process whose engine is running (``crawlall`` runs several at once).
+    #: Crawls of this process whose engine is running: ``crawlall`` runs one after another, a
+    #: script's ``CrawlerProcess`` may run several at once.
     running: ClassVar[int] = 0
 
     def __init__(self) -> None:
