@@ -351,7 +351,7 @@ def report(config: str, articles: int, repeats: list[dict[str, Any]]) -> dict[st
     items = first["items"]
     wall, cpu = first["wall_s"], first["cpu_s"]
     line = {
-        "pages_per_s": pages / wall,
+        "pages_per_s": pages_per_s(figures),
         "items_per_s": items / wall,
         "cpu_ms_per_item": 1000 * cpu / max(items, 1),
         "peak_rss_mb": max(run["peak_rss_mb"] for run in repeats),

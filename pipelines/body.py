@@ -51,12 +51,11 @@ _SANITISER = nh3.Cleaner(
 )
 
 # Elements removed with everything inside them, by tag.
-_DROP_TAGS: tuple[str, ...] = (
+_DROP_TAGS: frozenset[str] = frozenset({
     "script", "style", "iframe", "frame", "form", "noscript", "object", "embed", "svg", "math",
     "template", "button", "input", "select", "textarea", "link", "meta", "head", "title",
     "audio", "video", "canvas", "noembed", "noframes",
-)  # fmt: skip
-_DROP_TAG_SET = frozenset(_DROP_TAGS)
+})  # fmt: skip
 # Inline styles compared in ASCII lower case without CSS white space ("DISPLAY: NONE" hides too).
 _STYLE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, " \t\n\r")
 _HIDING_STYLES = ("display:none", "visibility:hidden")
@@ -200,7 +199,7 @@ def _sort_out(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
     unwrapped = []
     for element in root.iter(lxml.etree.Element):
         tag = element.tag
-        if tag in _DROP_TAG_SET:
+        if tag in _DROP_TAGS:
             dropped.append(element)
             continue
         attributes = element.attrib
