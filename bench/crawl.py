@@ -195,7 +195,7 @@ def run_worker(
     if config == "bare":
         settings = Settings()
         if freeze_bare:
-            settings.set("EXTENSIONS", {"crawler.gcfreeze.FreezeStartupHeap": 0})
+            settings.set("EXTENSIONS", {"crawler.extensions.gcfreeze.FreezeStartupHeap": 0})
     else:
         settings = get_project_settings()
         settings.set("NEWS_EASTMONEY_COLUMN_API", api, priority="cmdline")

@@ -53,10 +53,10 @@ class Normalisers:
 # ---------------------------------------------------------------- the pipeline's normalisers
 def pipeline_normalisers() -> Normalisers:
     """Return the project's own normalisers from `pipelines/`."""
-    from pipelines.attribution import extract_credits, normalize_publisher
-    from pipelines.body import html_to_text, sanitize_body
-    from pipelines.dates import parse_publish_time
-    from pipelines.title import normalize_title
+    from crawler.normalize.body import html_to_text, sanitize_body
+    from crawler.normalize.credits import extract_credits, normalize_publisher
+    from crawler.normalize.dates import parse_publish_time
+    from crawler.normalize.title import normalize_title
 
     def publish_time(raw: str | None) -> str | None:
         parsed = parse_publish_time(raw, now=FROZEN_NOW)

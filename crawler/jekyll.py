@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article
-from pipelines.dates import in_source_zone
+from crawler.normalize.dates import in_source_zone
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping

@@ -13,7 +13,7 @@ BOT_NAME = "finews"
 
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
-COMMANDS_MODULE = "crawler.commands"
+# Commands are registered as entry points (pyproject.toml, "scrapy.commands").
 
 
 def _env(name: str, default: str) -> str:
@@ -153,10 +153,10 @@ LOG_FILE_APPEND = True
 LOGSTATS_INTERVAL = _env_float("NEWS_PROGRESS_INTERVAL", 60.0)
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,  # replaced by the progress line
-    "crawler.progress.ProgressLog": 0,
-    "crawler.loglevel.LoggerLevels": 0,  # records below LOG_LEVEL are not built at all
-    "crawler.gcfreeze.FreezeStartupHeap": 0,  # full collections skip the start-up heap
-    "crawler.runs.RunRecorder": 100,  # a crawl_runs record for every crawl, plain or crawlall
+    "crawler.extensions.progress.ProgressLog": 0,
+    "crawler.extensions.loglevel.LoggerLevels": 0,  # records below LOG_LEVEL are not built at all
+    "crawler.extensions.gcfreeze.FreezeStartupHeap": 0,  # full collections skip the start-up heap
+    "crawler.extensions.runs.RunRecorder": 100,  # a crawl_runs record for every crawl
 }
 NEWS_GC_FREEZE = _env("NEWS_GC_FREEZE", "True")
 # Run records and health checks (crawler/runs.py, crawler/health.py).

@@ -15,7 +15,8 @@ from pipelines.chain import PipelineChain
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
 
 # Crawlers built in-process expect the project's reactor (crawls themselves run in subprocesses).
 if not is_reactor_installed():

@@ -29,14 +29,14 @@ from scrapy.http import HtmlResponse
 from crawler.extract.extractor import ExtractedArticle, extract_article
 from crawler.items import Article
 from crawler.jekyll import format_post, parse_post, yaml_quote, yaml_unquote
+from crawler.normalize.body import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, html_to_text, sanitize_body
+from crawler.normalize.dates import CHINA_TZ, format_offset, parse_publish_time
+from crawler.normalize.identity import TRACKING_PARAMS, article_id, canonicalize
 from crawler.sources import eastmoney as em
 from crawler.sources.config import SourcesError, parse_sources
 from crawler.store.documents import article_document, escape_keys
 from crawler.store.fingerprint import hamming, simhash, simhash_bands
-from pipelines.body import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, html_to_text, sanitize_body
 from pipelines.chain import PipelineChain
-from pipelines.dates import CHINA_TZ, format_offset, parse_publish_time
-from pipelines.identity import TRACKING_PARAMS, article_id, canonicalize
 from tests.conftest import make_crawler
 
 # --- settings ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 from twisted.internet.defer import Deferred
 
-from crawler.runs import STATUS_OK, RunRecorder, summary_line
+from crawler.extensions.runs import STATUS_OK, RunRecorder, summary_line
 
 if TYPE_CHECKING:
     import argparse
@@ -208,7 +208,7 @@ class Command(ScrapyCommand):
 
 
 def _recorder(crawler: Crawler) -> RunRecorder | None:
-    """Return the crawler's :class:`~crawler.runs.RunRecorder`, if it has one."""
+    """Return the crawler's :class:`~crawler.extensions.runs.RunRecorder`, if it has one."""
     if crawler._extensions is None:
         return None
     return crawler.get_extension(RunRecorder)

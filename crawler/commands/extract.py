@@ -21,7 +21,7 @@ from w3lib.url import is_url
 
 from crawler.extract import extract_from_response
 from crawler.items import Article
-from pipelines.dates import in_source_zone
+from crawler.normalize.dates import in_source_zone
 
 if TYPE_CHECKING:
     from argparse import Namespace

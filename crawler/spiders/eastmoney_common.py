@@ -21,6 +21,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.incremental import KnownArticles
 from crawler.items import Article
+from crawler.normalize.dates import parse_publish_time
+from crawler.normalize.identity import article_id
 from crawler.sources.eastmoney import (
     BROWSER_USER_AGENT,
     DEFAULT_URLS,
@@ -31,8 +33,6 @@ from crawler.sources.eastmoney import (
     FeedError,
     parse_article_page,
 )
-from pipelines.dates import parse_publish_time
-from pipelines.identity import article_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

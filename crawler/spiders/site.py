@@ -24,10 +24,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.extract import decode_body
 from crawler.incremental import KnownArticles
+from crawler.normalize.identity import article_id, canonicalize
 from crawler.sources.config import SourcesError, load_sources, sources_file
 from crawler.sources.feeds import ListingEntry, detect_kind, read_listing
 from crawler.sources.site import page_headers, read_article_page
-from pipelines.identity import article_id, canonicalize
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping

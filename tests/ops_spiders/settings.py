@@ -9,8 +9,8 @@ ITEM_PIPELINES: dict[str, int] = {}
 EXTENSIONS = {
     **globals().get("EXTENSIONS", {}),
     "scrapy.extensions.logstats.LogStats": None,
-    "crawler.progress.ProgressLog": 0,
-    "crawler.runs.RunRecorder": 100,
+    "crawler.extensions.progress.ProgressLog": 0,
+    "crawler.extensions.runs.RunRecorder": 100,
     "tests.ops_spiders.statsdump.StatsDump": 1000,
 }
 NEWS_RUNS_MONGO = False

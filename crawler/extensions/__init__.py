@@ -1,0 +1,1 @@
+"""Scrapy extensions: run records, health checks, progress line, GC freeze, logger levels."""

@@ -1,0 +1,339 @@
+"""Run records: one ``crawl_runs`` document per crawl, the same summary in the log.
+
+The :class:`RunRecorder` extension (enabled in settings, so plain ``scrapy crawl`` records too)
+writes a ``running`` record when the spider opens and the final record when it closes: figures
+straight from Scrapy's stats, the health problems (``crawler/health.py``) and a status, ``ok`` or
+``failed``. The status is also left in the stats (``news/run/status``) for ``scrapy crawlall``.
+Records go to MongoDB (``NEWS_RUNS_MONGO``) and, when ``NEWS_RUNS_FILE`` is set, to a JSON-lines
+file; a sink that fails is logged and skipped, never failing the crawl.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+from pymongo.errors import PyMongoError
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.extensions.health import (
+    COVERAGE_SEEN,
+    Thresholds,
+    check_health,
+    coverage,
+    error_count,
+    error_ratio,
+    present_fields,
+)
+from crawler.items import ArticleAdapter
+from crawler.store.mongo import StorageConfig, make_client, redact_uri
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_RUNNING = "running"
+
+
+def _prefixed(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
+    """Return the stats under ``prefix`` keyed by the rest of their name."""
+    return {
+        key[len(prefix) :]: value for key, value in sorted(stats.items()) if key.startswith(prefix)
+    }
+
+
+def build_record(
+    stats: Mapping[str, Any],
+    *,
+    run_id: str,
+    spider: str,
+    coverage_fields: Mapping[str, float] | list[str],
+    batch: str | None = None,
+    jobdir: str | None = None,
+) -> dict[str, Any]:
+    """Return the run record of a crawl from its stats (status and problems added by the caller)."""
+    return {
+        "_id": run_id,
+        "batch": batch,
+        "spider": spider,
+        "status": STATUS_RUNNING,
+        "problems": [],
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "jobdir": jobdir,
+        "started_at": stats.get("start_time"),
+        "finished_at": stats.get("finish_time"),
+        "elapsed_s": stats.get("elapsed_time_seconds"),
+        "finish_reason": stats.get("finish_reason"),
+        "requests": stats.get("downloader/request_count", 0),
+        "responses": {
+            "received": stats.get("response_received_count", 0),
+            "by_status": _prefixed(stats, "downloader/response_status_count/"),
+        },
+        "items": {
+            "scraped": stats.get("item_scraped_count", 0),
+            "stored": stats.get("news/store/inserted", 0),
+            "updated": stats.get("news/store/updated", 0),
+            "unchanged": stats.get("news/store/unchanged", 0),
+            "duplicate": {
+                "exact": stats.get("news/store/duplicate_exact", 0),
+                "near": stats.get("news/store/duplicate_near", 0),
+            },
+            "dropped": stats.get("item_dropped_count", 0),
+            "dropped_by_reason": _prefixed(stats, "news/dropped/"),
+            "spooled": stats.get("news/store/spooled", 0),
+        },
+        "errors": {
+            "count": error_count(stats),
+            "ratio": error_ratio(stats),
+            "download_exceptions": stats.get("downloader/exception_count", 0),
+            "spider_exceptions": _prefixed(stats, "spider_exceptions/"),
+            "retries_given_up": stats.get("retry/max_reached", 0),
+        },
+        "coverage": coverage(stats, coverage_fields),
+    }
+
+
+def _counts(values: Mapping[str, int]) -> str:
+    """Format ``{"200": 3, "404": 1}`` as ``200: 3, 404: 1``."""
+    return ", ".join(f"{key}: {value}" for key, value in values.items())
+
+
+def summary_line(record: Mapping[str, Any]) -> str:
+    """Return the one-line summary of a run record, as logged and printed by ``crawlall``."""
+    items = record["items"]
+    statuses = _counts(record["responses"]["by_status"])
+    dropped = _counts(items["dropped_by_reason"])
+    duplicate = items["duplicate"]["exact"] + items["duplicate"]["near"]
+    elapsed = record.get("elapsed_s")
+    line = (
+        f"{record['spider']}: {record['status']} ({record['finish_reason']}"
+        f"{f', {elapsed:.1f} s' if isinstance(elapsed, int | float) else ''}): "
+        f"{record['requests']} requests"
+        f"{f' ({statuses})' if statuses else ''}, "
+        f"{items['scraped']} items scraped, {items['stored']} stored, {items['updated']} updated, "
+        f"{duplicate} duplicate, {items['dropped']} dropped{f' ({dropped})' if dropped else ''}, "
+        f"{items['spooled']} spooled, {record['errors']['count']} errors"
+    )
+    if record["problems"]:
+        line += " | " + "; ".join(record["problems"])
+    return line
+
+
+def finish_problems(reason: str | None, ok_reasons: list[str]) -> list[str]:
+    """Return the problem of a run that stopped for a reason other than the clean ones."""
+    return [] if reason in ok_reasons else [f"finish reason {reason!r} is not clean"]
+
+
+class RunSink(Protocol):
+    """Where run records go: a record is written when the spider opens and replaced at close."""
+
+    def opened(self, record: dict[str, Any]) -> None: ...
+
+    def closed(self, record: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MongoRunSink:
+    """Run records in a MongoDB collection (``crawl_runs``), one document per run."""
+
+    def __init__(self, collection: Any, client: Any = None) -> None:
+        self.collection = collection
+        self.client = client
+
+    def opened(self, record: dict[str, Any]) -> None:
+        self.collection.insert_one(dict(record))
+
+    def closed(self, record: dict[str, Any]) -> None:
+        try:
+            self.collection.replace_one({"_id": record["_id"]}, dict(record), upsert=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the client (also when a failed write took this sink out of the run)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+class FileRunSink:
+    """Final run records appended to a JSON-lines file, one line per run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def opened(self, record: dict[str, Any]) -> None:
+        """Write nothing: the file holds finished runs only."""
+
+    def close(self) -> None:
+        """Hold nothing open."""
+
+    def closed(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=_json_default, ensure_ascii=False) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    """Serialise datetimes as ISO 8601 and anything else as its string."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def mongo_sink(settings: BaseSettings) -> MongoRunSink | None:
+    """Return the ``crawl_runs`` sink on the storage's MongoDB; ``None`` when storage is off.
+
+    Connects as the storage does (:mod:`crawler.store.mongo`: ``NEWS_MONGO_URI``, the client
+    factory seam, the short server-selection timeout); nothing is contacted until the first write.
+    A client that cannot even be built (an ``mongodb+srv://`` host DNS does not know) is warned
+    about and gives ``None``: the run is then recorded only in the log.
+    """
+    config = StorageConfig.from_settings(settings)
+    if not config.uri:
+        return None
+    try:
+        client = make_client(config)
+    except PyMongoError as error:
+        logger.warning(
+            "Cannot connect to MongoDB at %s (%s): this run is recorded only in the log",
+            config.where,
+            redact_uri(str(error)),
+        )
+        return None
+    collection = client[config.database][settings.get("NEWS_RUNS_COLLECTION", "crawl_runs")]
+    return MongoRunSink(collection, client)
+
+
+def open_sinks(crawler: Crawler) -> list[RunSink]:
+    """Return the run-record sinks the settings ask for."""
+    sinks: list[RunSink] = []
+    if crawler.settings.getbool("NEWS_RUNS_MONGO", True) and (sink := mongo_sink(crawler.settings)):
+        sinks.append(sink)
+    if path := crawler.settings.get("NEWS_RUNS_FILE"):
+        sinks.append(FileRunSink(path))
+    return sinks
+
+
+class RunRecorder:
+    """Record every crawl in ``crawl_runs``, check its health, log its summary."""
+
+    def __init__(self, crawler: Crawler, sinks: list[RunSink] | None = None) -> None:
+        self.crawler = crawler
+        # Opened with the spider: a crawler built but never crawled holds no MongoDB client.
+        self.sinks = sinks
+        self.run_id = uuid.uuid4().hex
+        self.record: dict[str, Any] | None = None
+        self.thresholds = Thresholds.from_settings(crawler.settings)
+        # Counted here and added to the stats at close: a stats call per field per article
+        # costs more than the count.
+        self.seen = 0
+        self.present: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("NEWS_RUNS_ENABLED", True):
+            raise NotConfigured
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(recorder.item_seen, signal=signals.item_scraped)
+        crawler.signals.connect(recorder.item_seen, signal=signals.item_dropped)
+        return recorder
+
+    def _stats(self) -> dict[str, Any]:
+        assert self.crawler.stats is not None
+        return self.crawler.stats.get_stats()
+
+    def _build(self) -> dict[str, Any]:
+        return build_record(
+            self._stats(),
+            run_id=self.run_id,
+            spider=self.crawler.spidercls.name,
+            coverage_fields=list(self.thresholds.min_coverage),
+            batch=self.crawler.settings.get("NEWS_RUN_BATCH"),
+            jobdir=self.crawler.settings.get("JOBDIR"),
+        )
+
+    def spider_opened(self) -> None:
+        if self.sinks is None:
+            self.sinks = open_sinks(self.crawler)
+        expects = getattr(self.crawler.spider, "expects_items", None)
+        self.thresholds = Thresholds.from_settings(self.crawler.settings, expects)
+        self.crawler.stats.set_value("news/run/id", self.run_id)
+        self.crawler.stats.set_value("news/run/status", STATUS_RUNNING)
+        self._write("opened", self._build())
+
+    def item_seen(self, item: Any) -> None:
+        """Count the watched fields of every article that left the pipelines (stored or dropped)."""
+        self.seen += 1
+        self.present.update(present_fields(ArticleAdapter(item), self.thresholds.min_coverage))
+
+    def spider_closed(self, reason: str) -> None:
+        stats = self.crawler.stats
+        stats.inc_value(COVERAGE_SEEN, self.seen)
+        for name, count in self.present.items():
+            stats.inc_value(f"news/coverage/{name}", count)
+        stats.set_value("finish_reason", reason)
+        if stats.get_value("finish_time") is None:
+            stats.set_value("finish_time", datetime.now(UTC))
+        record = self._build()
+        ok_reasons = self.crawler.settings.getlist("NEWS_RUN_OK_REASONS", ["finished"])
+        problems = finish_problems(reason, ok_reasons) + check_health(
+            self._stats(), self.thresholds
+        )
+        record["problems"] = problems
+        record["status"] = STATUS_FAILED if problems else STATUS_OK
+        stats.set_value("news/run/status", record["status"])
+        stats.set_value("news/run/problems", len(problems))
+        for problem in problems:
+            logger.error("Run of %s failed a check: %s", record["spider"], problem)
+        self.record = record
+        self._write("closed", record)
+        log = logger.error if problems else logger.info
+        log("Run summary: %s", summary_line(record))
+
+    def _write(self, event: str, record: dict[str, Any]) -> None:
+        sinks = self.sinks or []
+        for sink in list(sinks):
+            try:
+                getattr(sink, event)(record)
+            except PyMongoError as exc:
+                # A warning, not an error: a lost record must not fail the crawl's health.
+                logger.warning(
+                    "Could not write the run record to %s (%s: %s); it is only in the log",
+                    type(sink).__name__,
+                    type(exc).__name__,
+                    redact_uri(str(exc))[:200],
+                )
+                self._drop(sink)
+            except Exception:
+                logger.warning(
+                    "Could not write the run record to %s; it is only in the log",
+                    type(sink).__name__,
+                    exc_info=True,
+                )
+                self._drop(sink)
+
+    def _drop(self, sink: RunSink) -> None:
+        """Take a sink that failed out of this run, releasing what it holds."""
+        if self.sinks is not None:
+            self.sinks.remove(sink)
+        try:
+            sink.close()
+        except Exception:  # closing a broken client must not fail the crawl either
+            logger.debug("Closing %s failed", type(sink).__name__, exc_info=True)

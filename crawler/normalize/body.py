@@ -1,0 +1,404 @@
+"""Body stage: raw article HTML becomes sanitised ``body_html`` and plain ``body_text``.
+
+Two passes. lxml first removes what an allow-list cannot recognise (hidden elements, East Money
+promotions and K-line blocks, disclaimers), unwraps stock links, turns text-holding ``div``s into
+paragraphs and makes URLs absolute. nh3 (the Rust ammonia sanitiser) then enforces the allow-list of
+tags, attributes and URL schemes, so no script, handler or ``javascript:`` URL can survive.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+import nh3
+
+from crawler.normalize.text import scrub
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "br", "strong", "em", "b", "i", "a", "img", "ul", "ol", "li",
+        "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption",
+        "h2", "h3", "h4", "blockquote",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+_NO_ATTRIBUTES: frozenset[str] = frozenset()
+URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+# Built once: nh3.clean() would convert the allow-lists to Rust sets on every call.
+_SANITISER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=set(URL_SCHEMES),
+    link_rel=None,
+    strip_comments=True,
+)
+
+# Elements removed with everything inside them, by tag.
+_DROP_TAGS: frozenset[str] = frozenset({
+    "script", "style", "iframe", "frame", "form", "noscript", "object", "embed", "svg", "math",
+    "template", "button", "input", "select", "textarea", "link", "meta", "head", "title",
+    "audio", "video", "canvas", "noembed", "noframes",
+})  # fmt: skip
+# Inline styles compared in ASCII lower case without CSS white space ("DISPLAY: NONE" hides too).
+_STYLE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, " \t\n\r")
+_HIDING_STYLES = ("display:none", "visibility:hidden")
+_CLASS_SEPARATOR = re.compile(r"[ \t\n\r]+")
+_STOCK_IMG_START = "EM_StockImg_Start"
+_STOCK_IMG_END = "EM_StockImg_End"
+
+# Short blocks that are East Money's promotions, wherever they stand.
+PROMOTION_TEXT = re.compile(r"在东方财富看资讯行情|选东方财富证券|东方财富.{0,12}开户")
+# Disclaimers and share hints: only as a block opening with them, among the body's first or
+# last blocks. News about AI labelling or investor warnings uses the same words in its text.
+DISCLAIMER_TEXT = re.compile(
+    r"^(?:郑重声明|免责声明|特别声明|风险提示)[:：]"
+    r"|^(?:本文|以上|本篇|文章)?(?:内容)?(?:由|系|为|来自).{0,12}(?:AI|人工智能|大模型)"
+    r"|^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议"
+    r"|^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角)"
+)
+# Words every disclaimer or share hint holds: a body without them needs no block-by-block look.
+_DISCLAIMER_WORDS = re.compile(r"声明|风险提示|AI|人工智能|大模型|投资建议|扫|二维码|分享到|右上角")
+NOISE_MAX_CHARS = 200
+DISCLAIMER_BLOCKS_AT_START = 2
+DISCLAIMER_BLOCKS_AT_END = 3
+
+_BLOCK_CONTAINERS = frozenset(
+    {"div", "section", "article", "center", "header", "footer", "figure", "figcaption", "main",
+     "aside", "pre", "address", "dd", "dt", "dl", "h1", "h5", "h6"}
+)  # fmt: skip
+_BLOCK_TAGS = frozenset(
+    {"p", "li", "ul", "ol", "table", "tr", "td", "th", "thead", "tbody", "tfoot", "caption",
+     "h2", "h3", "h4", "blockquote"} | _BLOCK_CONTAINERS
+)  # fmt: skip
+_HEADING_MAP = {"h1": "h2", "h5": "h4", "h6": "h4"}
+_INDENT = " \t\r\n\u3000\xa0"
+_LINE_SPACE = re.compile(r"[ \t\r\u3000\xa0]+")
+_LINE_BREAKING_TAGS = _BLOCK_TAGS | {"br"}
+# A tag of serialised HTML; attribute values may hold ">" inside their quotes.
+_MARKUP_TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
+# Legacy tags whose content HTML parsers read as raw text, swallowing the markup after them.
+_RAW_TEXT_TAG = re.compile(r"<(/?)(?:xmp|plaintext|listing)\b", re.I)
+# Numeric references to characters no text may hold (``&#1;``): removed before parsing.
+_CONTROL_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+# More significant digits than the largest code point (U+10FFFF, 1114111) has.
+_MAX_REFERENCE_DIGITS = 7
+_LAZY_SRC = ("data-src", "data-original", "data-actualsrc", "data-lazy-src")
+_FRAGMENT_PARSER = lxml.html.HTMLParser(remove_comments=False, remove_pis=True, encoding=None)
+# What lxml.html takes for a whole document rather than a fragment to wrap in <html><body>.
+_FULL_HTML = re.compile(r"^\s*<(?:html|!doctype)", re.IGNORECASE)
+
+
+def _keep_storable(match: re.Match[str]) -> str:
+    """Return a numeric character reference unless it names an unstorable character."""
+    hex_digits, decimal = match.groups()
+    digits = (hex_digits or decimal).lstrip("0") or "0"
+    if len(digits) > _MAX_REFERENCE_DIGITS:  # no such character (and int() would refuse)
+        return ""
+    code = int(digits, 16) if hex_digits else int(digits)
+    if code > 0x10FFFF or scrub(chr(code)) == "":
+        return ""
+    return match.group(0)
+
+
+def _parse_fragment(raw_html: str) -> HtmlElement:
+    """Parse an HTML fragment into a ``div`` root, comments kept (East Money marks blocks so).
+
+    What ``lxml.html.fragment_fromstring(create_parent="div")`` returns, built in place: the
+    parsed ``body`` is renamed, where lxml moves its content into a new tree node by node.
+    """
+    if not _FULL_HTML.match(raw_html):
+        raw_html = f"<html><body>{raw_html}</body></html>"
+    document = lxml.html.document_fromstring(raw_html, parser=_FRAGMENT_PARSER)
+    bodies = document.findall("body")
+    if not bodies:  # a whole document without a body holds no fragment
+        return lxml.html.Element("div")
+    root = bodies[0]
+    for extra in bodies[1:]:  # a stray "</body><body>": libxml2 opens a second body
+        _append_content(root, extra)
+    root.tag = "div"
+    if root.text is not None and not root.text.strip():
+        root.text = None  # leading white space is dropped, as lxml does
+    return root
+
+
+def _append_content(target: HtmlElement, source: HtmlElement) -> None:
+    """Move ``source``'s text and children to the end of ``target``; remove ``source``."""
+    if source.text:
+        if len(target):
+            target[-1].tail = (target[-1].tail or "") + source.text
+        else:
+            target.text = (target.text or "") + source.text
+    target.extend(list(source))
+    source.getparent().remove(source)
+
+
+def _is_hidden(attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element's attributes hide it from readers."""
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+        return True
+    style = attributes.get("style")
+    if not style:
+        return False
+    folded = style.translate(_STYLE_FOLD)
+    return any(hiding in folded for hiding in _HIDING_STYLES)
+
+
+def _is_furniture(tag: str, attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element is East Money furniture (sources.md §3): ad close buttons,
+    back-to-top links, ad slots, account-opening links, the empty quote placeholders after
+    stock names."""
+    css = attributes.get("class", "")
+    if tag == "img" and "em_handle_adv_close" in css:
+        return True
+    if tag == "a" and ("toplink" in css or "acttg.eastmoney.com" in attributes.get("href", "")):
+        return True
+    if tag == "span" and attributes.get("id", "").startswith(("quote_", "bkquote_")):
+        return True
+    return "ad_context3" in css and "ad_context3" in _CLASS_SEPARATOR.split(css)
+
+
+def _is_stock_link(tag: str, attributes: lxml.etree._Attrib) -> bool:
+    """Tell whether an element is a stock or topic link, kept as its text."""
+    css = attributes.get("class", "")
+    if "em_stock_key_common" in css:
+        return True
+    if tag != "a":
+        return False
+    return (
+        "keytip" in css
+        or "infokey" in css
+        or "quote.eastmoney.com/unify" in attributes.get("href", "")
+    )
+
+
+def _sort_out(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """Return the elements to remove and the elements to unwrap, in one walk of the tree.
+
+    Only elements with attributes are looked at further.
+    """
+    dropped = []
+    unwrapped = []
+    for element in root.iter(lxml.etree.Element):
+        tag = element.tag
+        if tag in _DROP_TAGS:
+            dropped.append(element)
+            continue
+        attributes = element.attrib
+        if not attributes:
+            continue
+        if _is_hidden(attributes) or _is_furniture(tag, attributes):
+            dropped.append(element)
+        elif _is_stock_link(tag, attributes):
+            unwrapped.append(element)
+    return dropped, unwrapped
+
+
+def _remove(element: HtmlElement) -> None:
+    """Remove ``element`` and its content, keeping the text that follows it."""
+    parent = element.getparent()
+    if parent is not None:
+        element.drop_tree()
+
+
+def _remove_stock_image_blocks(root: HtmlElement) -> None:
+    """Remove everything between ``<!-- EM_StockImg_Start -->`` and ``<!-- EM_StockImg_End -->``."""
+    for comment in list(root.iter(lxml.etree.Comment)):
+        if _STOCK_IMG_START not in (comment.text or ""):
+            continue
+        sibling = comment.getnext()
+        while sibling is not None:
+            following = sibling.getnext()
+            if isinstance(sibling, lxml.etree._Comment) and _STOCK_IMG_END in (sibling.text or ""):
+                break
+            _remove(sibling)
+            sibling = following
+
+
+def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
+    """Return the blocks holding no other block, in document order."""
+    return [
+        element
+        for element in root.iter(*_BLOCK_TAGS)
+        if element is not root and not any(c.tag in _BLOCK_TAGS for c in element.iterchildren())
+    ]
+
+
+def _remove_noise_blocks(root: HtmlElement) -> None:
+    """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
+    whole = root.text_content()
+    promotion = PROMOTION_TEXT.search(whole) is not None
+    if not promotion and not _DISCLAIMER_WORDS.search(whole):
+        return
+    blocks = _leaf_blocks(root)
+    edges = {
+        *blocks[:DISCLAIMER_BLOCKS_AT_START],
+        *blocks[len(blocks) - DISCLAIMER_BLOCKS_AT_END :],
+    }
+    # A block's text is part of the whole text: without a promotion there, only edges can go.
+    for block in blocks if promotion else [b for b in blocks if b in edges]:
+        text = block.text_content().strip(_INDENT)
+        if len(text) > NOISE_MAX_CHARS:
+            continue
+        if PROMOTION_TEXT.search(text) or (block in edges and DISCLAIMER_TEXT.search(text)):
+            _remove(block)
+
+
+def _normalise_blocks(root: HtmlElement) -> None:
+    """Map headings into h2–h4 and turn text-holding containers into paragraphs."""
+    for element in root.iter(*_BLOCK_CONTAINERS):
+        if element is root:
+            continue
+        if element.tag in _HEADING_MAP:
+            element.tag = _HEADING_MAP[element.tag]
+        elif not any(child.tag in _BLOCK_TAGS for child in element.iterchildren()):
+            element.tag = "p"
+
+
+def _is_loose(node: HtmlElement) -> bool:
+    """Tell whether a top-level node is inline content outside any block."""
+    return isinstance(node.tag, str) and node.tag not in _BLOCK_TAGS
+
+
+def _wrap_all_loose_content(root: HtmlElement) -> None:
+    """Wrap loose content of the root and of every container that holds blocks.
+
+    The root is a ``div`` (:func:`_parse_fragment`), so it is the first container found.
+    """
+    for container in list(root.iter(*_BLOCK_CONTAINERS)):
+        _wrap_loose_content(container)
+
+
+def _wrap_loose_content(root: HtmlElement) -> None:
+    """Gather a container's own text and inline elements into paragraphs; a newline ends one.
+
+    Plain-text bodies (the original system's early posts) and text between blocks end up in
+    ``<p>`` elements like everything else.
+    """
+    children = list(root)
+    if not (root.text or "").strip() and not any(
+        _is_loose(child) or (child.tail or "").strip() for child in children
+    ):
+        return
+    leading, root.text = root.text or "", None
+    for child in children:
+        root.remove(child)
+    paragraph: HtmlElement | None = None
+
+    def add_text(text: str) -> None:
+        nonlocal paragraph
+        for index, line in enumerate(text.split("\n")):
+            if index:
+                paragraph = None
+            if not line.strip():
+                continue
+            if paragraph is None:
+                paragraph = lxml.etree.SubElement(root, "p")
+            if len(paragraph):
+                paragraph[-1].tail = (paragraph[-1].tail or "") + line
+            else:
+                paragraph.text = (paragraph.text or "") + line
+
+    add_text(leading)
+    for child in children:
+        tail, child.tail = child.tail or "", None
+        if _is_loose(child):
+            if paragraph is None:
+                paragraph = lxml.etree.SubElement(root, "p")
+            paragraph.append(child)
+        else:
+            paragraph = None
+            root.append(child)
+        add_text(tail)
+
+
+def _clean_attributes(
+    element: HtmlElement, tag: str, names: list[str], base_url: str | None
+) -> None:
+    """Keep allow-listed attributes only; make URLs absolute; promote lazy image sources.
+
+    ``names`` are the element's attribute names. nh3 would keep its own generic attributes
+    (``title``, ``lang``); this allow-list is ours.
+    """
+    if tag == "img":
+        lazy = next((element.get(name) for name in _LAZY_SRC if element.get(name)), None)
+        if lazy:
+            element.set("src", lazy)
+            names = element.keys()
+    allowed = ALLOWED_ATTRIBUTES.get(tag, _NO_ATTRIBUTES)
+    for name in names:
+        if name not in allowed:
+            del element.attrib[name]
+        elif base_url and name in ("href", "src"):
+            element.set(name, urljoin(base_url, element.get(name, "").strip()))
+
+
+def _tidy_elements(root: HtmlElement, base_url: str | None) -> None:
+    """Clean every element's attributes and remove the U+3000 indentation that opens a Chinese
+    paragraph, in one walk (lxml builds the tag's string on every read: it is read once)."""
+    for element in root.iter(lxml.etree.Element):
+        tag = element.tag
+        names = element.keys()  # the attribute names, without building the attrib proxy
+        if names:
+            _clean_attributes(element, tag, names, base_url)
+        if tag in _BLOCK_TAGS:
+            text = element.text
+            if text and text[0] in _INDENT:  # setting text costs lxml a new node: only if needed
+                element.text = text.lstrip(_INDENT)
+
+
+def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
+    """Return the article body as sanitised HTML ("" when nothing is left)."""
+    if not raw_html or not raw_html.strip():
+        return ""
+    raw_html = _RAW_TEXT_TAG.sub(r"<\1pre", _CONTROL_REFERENCE.sub(_keep_storable, scrub(raw_html)))
+    try:
+        root = _parse_fragment(raw_html)
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    _remove_stock_image_blocks(root)
+    dropped, unwrapped = _sort_out(root)
+    for element in dropped:
+        _remove(element)
+    for element in unwrapped:
+        element.drop_tag()
+    _normalise_blocks(root)
+    _wrap_all_loose_content(root)
+    _remove_noise_blocks(root)
+    _tidy_elements(root, base_url)
+    inner = (root.text or "") + "".join(
+        lxml.html.tostring(child, encoding="unicode") for child in root
+    )
+    return _EMPTY_PARAGRAPH.sub("", _SANITISER.clean(inner)).strip()
+
+
+def html_to_text(body_html: str | None) -> str:
+    """Return the plain text of sanitised body HTML, one paragraph per line.
+
+    Sanitised HTML is a serialiser's output (text ``<`` is always ``&lt;``), so its tags are
+    found by a pattern, without parsing it again. Splitting on the pattern gives text and tag
+    names in turn: a block or ``br`` tag becomes a newline, any other tag nothing.
+    """
+    if not body_html:
+        return ""
+    parts = _MARKUP_TAG.split(_COMMENT.sub("", body_html))
+    breaks = ["\n" if name.lower() in _LINE_BREAKING_TAGS else "" for name in parts[1::2]]
+    breaks.append("")
+    text = html.unescape("".join(map(str.__add__, parts[0::2], breaks)))
+    lines = _LINE_SPACE.sub(" ", text).split("\n")
+    return "\n".join(line for line in (raw.strip() for raw in lines) if line)

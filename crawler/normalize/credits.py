@@ -1,0 +1,189 @@
+"""Attribution stage: publisher, its slug, authors and editor; credit lines leave the body.
+
+Evidence, strongest first: the field the parser read (a feed's ``mediaName``, the page's
+``来源：`` block), then the body's own credit lines (``（文章来源：X）``, ``□作者``,
+``（责任编辑：X）``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pypinyin import lazy_pinyin
+
+from crawler.normalize.text import clean_inline_text
+
+# Names a publisher goes by → the one it is stored under.
+PUBLISHER_ALIASES: dict[str, str] = {
+    "中国市场监管报": "中国市场监管新闻网",
+    "市场监管新闻网": "中国市场监管新闻网",
+    "中证网": "中国证券报",
+    "中国证券报·中证网": "中国证券报",
+    "中国证券网": "上海证券报",
+    "上海证券报·中国证券网": "上海证券报",
+    "证券时报网": "证券时报",
+    "证券时报·e公司": "证券时报",
+    "人民网-人民日报": "人民日报",
+    "新华社客户端": "新华社",
+    "央视新闻": "央视新闻客户端",
+    "东方财富": "东方财富网",
+    "东方财富研究中心": "东方财富网",
+}
+# The aggregator a ``via`` key stands for: when it is also the publisher, ``via`` is dropped.
+AGGREGATOR_NAMES: dict[str, str] = {"eastmoney": "东方财富网"}
+
+_SOURCE_LABEL = r"(?:文章|本文|信息|新闻|内容|稿件)?(?:来源|稿源|出处)(?:于)?"
+_EDITOR_LABEL = r"(?:责任编辑|责编|编辑|校对)"
+_AUTHOR_LABEL = r"(?:作者|撰文|文|本报记者|记者|通讯员)"
+_LEADING_LABEL = re.compile(rf"^\s*(?:{_SOURCE_LABEL}|{_EDITOR_LABEL}|{_AUTHOR_LABEL})\s*[:：]?\s*")
+# Where a label-led value ends: the next label, or a separator.
+_NEXT_LABEL = re.compile(
+    rf"\s*(?:{_SOURCE_LABEL}|{_EDITOR_LABEL}|作者|记者|时间|发布时间|日期|浏览|点击|阅读)\s*[:：]"
+    r"|\s{2,}|\s*[|｜]\s*"
+)
+_EDGE_PUNCT = " \t:：,，.。;；|｜/\\-—_·•()（）[]【】<>《》\"'“”‘’"
+
+SOURCE_LINE = re.compile(rf"^[（(]?\s*{_SOURCE_LABEL}\s*[:：]\s*(?P<value>.{{1,40}}?)\s*[）)]?$")
+EDITOR_LINE = re.compile(rf"^[（(]?\s*{_EDITOR_LABEL}\s*[:：]\s*(?P<value>.{{1,30}}?)\s*[）)]?$")
+_PERSON = r"[\u4e00-\u9fff·A-Za-z]{2,6}"
+# ``□作者`` lines, or a label, a separator and short names (``记者 张三 李四``, ``作者：梓隆``).
+AUTHOR_LINE = re.compile(
+    rf"^(?:□\s*(?P<boxed>.{{1,40}})"
+    rf"|[（(]?\s*{_AUTHOR_LABEL}\s*[:：\s]\s*(?P<value>{_PERSON}(?:[\s、,，]+{_PERSON}){{0,5}})"
+    r"\s*[）)]?)$"
+)
+_NAME_SEPARATORS = re.compile(r"[\s、,，;；/]+")
+# How many paragraphs at each end of the body may be credit lines.
+CREDIT_LINES_AT_END = 4
+CREDIT_LINES_AT_START = 1
+_OPEN = "<p>"
+_CLOSE = "</p>"
+
+
+@dataclass
+class Credits:
+    """Credit lines found in a body."""
+
+    publisher: str | None = None
+    editor: str | None = None
+    authors: list[str] = field(default_factory=list)
+
+
+def clean_name(raw: str | None) -> str | None:
+    """Return a person or media name without labels, brackets or trailing clauses."""
+    if not raw:
+        return None
+    text = clean_inline_text(raw).strip(_EDGE_PUNCT)
+    text = _LEADING_LABEL.sub("", text, count=1)
+    text = _NEXT_LABEL.split(text, maxsplit=1)[0]
+    text = text.strip(_EDGE_PUNCT).lstrip("□").strip(_EDGE_PUNCT)
+    return text or None
+
+
+def normalize_publisher(raw: str | None) -> str | None:
+    """Return the publisher's canonical name (``来源：中国市场监管报`` → ``中国市场监管新闻网``)."""
+    name = clean_name(raw)
+    if name is None:
+        return None
+    return PUBLISHER_ALIASES.get(name, name)
+
+
+def split_authors(raw: str | None) -> list[str]:
+    """Return the names in a byline (``记者 张三 李四`` → ``["张三", "李四"]``)."""
+    text = clean_name(raw)
+    if text is None:
+        return []
+    if raw is not None and raw.strip().startswith("□"):
+        return [text]
+    return [name for name in _NAME_SEPARATORS.split(text) if name]
+
+
+def merge_authors(names: list[str]) -> list[str]:
+    """Return ``names`` once each, in order; a name that ends a fuller one is the same person.
+
+    A byline ``作者：陈良贤`` and a credit line ``□广东省人民政府副省长陈良贤`` name one author.
+    """
+    unique = list(dict.fromkeys(names))
+    return [
+        name
+        for name in unique
+        if not any(other != name and other.endswith(name) for other in unique)
+    ]
+
+
+@lru_cache(maxsize=4096)
+def publisher_slug(publisher: str | None) -> str | None:
+    """Return the publisher in pinyin, lower case, letters and digits only."""
+    if not publisher:
+        return None
+    slug = re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(publisher)).lower())
+    return slug or None
+
+
+def _credit(text: str, credits: Credits) -> bool:
+    """Record ``text`` in ``credits`` when it is a whole credit line; tell whether it was."""
+    if match := SOURCE_LINE.match(text):
+        credits.publisher = credits.publisher or normalize_publisher(match["value"])
+        return True
+    if match := EDITOR_LINE.match(text):
+        credits.editor = credits.editor or clean_name(match["value"])
+        return True
+    if match := AUTHOR_LINE.match(text):
+        boxed = match["boxed"]
+        names = [clean_name(boxed)] if boxed else split_authors(match["value"])
+        credits.authors.extend(name for name in names if name and name not in credits.authors)
+        return True
+    return False
+
+
+def _is_credit(paragraph: str, credits: Credits) -> bool:
+    """Record a ``<p>…</p>`` that is a credit line in ``credits``; tell whether it was one."""
+    if "<img" in paragraph:
+        return False
+    text = clean_inline_text(paragraph)
+    return bool(text) and _credit(text, credits)
+
+
+def _last_paragraph(body_html: str) -> tuple[str, str] | None:
+    """Split off the body's last top-level ``<p>…</p>``; ``None`` when the body ends otherwise.
+
+    Sanitised HTML comes from a serialiser: paragraphs carry no attributes and never nest, so a
+    body ending in ``</p>`` ends with a top-level paragraph that opens at the last ``<p>``.
+    """
+    if not body_html.endswith(_CLOSE):
+        return None
+    start = body_html.rfind(_OPEN)
+    return (body_html[:start].rstrip(), body_html[start:]) if start >= 0 else None
+
+
+def _first_paragraph(body_html: str) -> tuple[str, str] | None:
+    """Split off the body's first top-level ``<p>…</p>``; ``None`` when it starts otherwise."""
+    if not body_html.startswith(_OPEN):
+        return None
+    end = body_html.find(_CLOSE) + len(_CLOSE)
+    return (body_html[:end], body_html[end:].lstrip()) if end >= len(_CLOSE) else None
+
+
+def extract_credits(body_html: str) -> tuple[str, Credits]:
+    """Split credit lines off sanitised body HTML; return the remaining HTML and the credits.
+
+    Only the unbroken run of credit paragraphs that ends the body counts (a chart's
+    ``来源：国家统计局`` between two paragraphs is the chart's), and a credit line opening it.
+    """
+    credits = Credits()
+    remaining = body_html.strip()
+    for _ in range(CREDIT_LINES_AT_END):
+        last = _last_paragraph(remaining)
+        if last is None or not _is_credit(last[1], credits):
+            break
+        remaining = last[0]
+    for _ in range(CREDIT_LINES_AT_START):
+        first = _first_paragraph(remaining)
+        if first is None or not _is_credit(first[0], credits):
+            break
+        remaining = first[1]
+    if remaining == body_html.strip():
+        return body_html, credits
+    return remaining, credits

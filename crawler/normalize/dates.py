@@ -1,0 +1,266 @@
+"""Dates stage: the printed publish time becomes an aware UTC datetime plus the source's offset.
+
+A fast path of regular expressions reads every format the sources print; ``dateparser`` (zh, en)
+takes whatever is left. Relative times (``今天 16:25``, ``3小时前``, ``刚刚``) are read against the
+crawl time (the item's ``fetched_at``), so they are reproducible in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+logger = logging.getLogger(__name__)
+
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class PublishTime:
+    """A parsed publish time: ``at`` is aware and in UTC, ``offset`` the source's (``+08:00``)."""
+
+    at: datetime
+    offset: str
+
+
+_DATETIME_RE = re.compile(
+    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:\s*(?:星期|周)[一二三四五六日天])?"
+    r"(?:(?:\s*|T)(上午|下午)?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?"
+    r"(?:\s*([AP])\.?M\b\.?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2}|GMT[+-]\d{1,2}|UTC[+-]\d{1,2})?",
+    re.IGNORECASE,
+)
+_NO_YEAR_RE = re.compile(
+    r"^(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?$"
+)
+_DAY_WORD_RE = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?$")
+_AGO_RE = re.compile(r"^(\d+|半)\s*(秒|分钟|分|小时|个小时|天|日|周|星期)\s*前$")
+_EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?(?:\.\d+)?$")
+_JUST_NOW = frozenset({"刚刚", "刚才", "just now"})
+_DAY_OFFSETS = {"今天": 0, "昨天": 1, "前天": 2}
+_AGO_UNITS = {
+    "秒": timedelta(seconds=1),
+    "分钟": timedelta(minutes=1),
+    "分": timedelta(minutes=1),
+    "小时": timedelta(hours=1),
+    "个小时": timedelta(hours=1),
+    "天": timedelta(days=1),
+    "日": timedelta(days=1),
+    "周": timedelta(weeks=1),
+    "星期": timedelta(weeks=1),
+}
+_DIGIT_RE = re.compile(r"\d")
+_RFC2822_RE = re.compile(
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{4})\s+\d{1,2}:\d{2}"
+)
+
+
+def format_offset(moment: datetime) -> str:
+    """Return ``moment``'s UTC offset as ``+08:00``."""
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def in_source_zone(at: datetime, offset: str | None) -> datetime:
+    """Return the UTC time ``at`` as the source printed it, at its ``+08:00`` offset."""
+    return at.astimezone(_fixed_zone(offset) if offset else UTC)
+
+
+def _fixed_zone(text: str) -> tzinfo:
+    """Return the zone named by ``Z``, ``+0800``, ``+08:00``, ``GMT+8`` or ``UTC+8``."""
+    if text.upper() == "Z":
+        return UTC
+    body = text.upper().removeprefix("GMT").removeprefix("UTC")
+    sign = -1 if body.startswith("-") else 1
+    digits = body[1:].replace(":", "")
+    hours, minutes = (
+        (int(digits[:2]), int(digits[2:] or 0)) if len(digits) > 2 else (int(digits), 0)
+    )
+    offset = timedelta(hours=hours, minutes=minutes)
+    if offset > MAX_OFFSET or minutes >= 60:
+        raise ValueError(f"no zone is {text} from UTC")
+    return timezone(sign * offset)
+
+
+_AFTERNOON = frozenset({"下午", "P", "p"})
+_MORNING = frozenset({"上午", "A", "a"})
+# The widest UTC offset any zone uses (Kiribati, +14:00); beyond it a printed offset is garbage.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def _to_hour24(hour: int, meridiem: str | None) -> int:
+    """Apply 上午/下午 (or AM/PM) to a 12-hour clock value."""
+    if meridiem in _AFTERNOON and hour < 12:
+        return hour + 12
+    if meridiem in _MORNING and hour == 12:
+        return 0
+    return hour
+
+
+def _localise(moment: datetime, zone: tzinfo) -> datetime:
+    """Attach ``zone`` to a naive local time."""
+    return moment.replace(tzinfo=zone)
+
+
+def _parse_absolute(text: str, zone: tzinfo) -> datetime | None:
+    """Read ``2022-05-20 09:51:48 +0800``, ``2022年05月20日 09:51``, ``2022/5/20`` and kin."""
+    match = _DATETIME_RE.search(text)
+    if match is None:
+        return None
+    year, month, day, meridiem, hour, minute, second, english, zone_text = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            _to_hour24(int(hour or 0), meridiem or english),
+            int(minute or 0),
+            int(second or 0),
+        )
+        return _localise(moment, _fixed_zone(zone_text) if zone_text else zone)
+    except ValueError:
+        return None
+
+
+def _parse_without_year(
+    text: str, now: datetime, zone: tzinfo, max_future: timedelta
+) -> datetime | None:
+    """Read ``05-20 09:51`` as the latest such day that is not beyond ``now + max_future``.
+
+    Near the turn of the year that may be next year (a clock a few minutes ahead) or last year.
+    """
+    match = _NO_YEAR_RE.match(text)
+    if match is None:
+        return None
+    month, day, hour, minute, second = (int(g or 0) for g in match.groups())
+    local_now = now.astimezone(zone)
+    for year in range(local_now.year + 1, local_now.year - 4, -1):  # 29 February: leap years
+        try:
+            moment = _localise(datetime(year, month, day, hour, minute, second), zone)
+        except ValueError:
+            continue
+        if moment <= now + max_future:
+            return moment
+    return None
+
+
+def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """Read ``刚刚``, ``今天 16:25``, ``昨天 10:00``, ``3小时前`` against ``now``."""
+    if text.lower() in _JUST_NOW:
+        return now.astimezone(zone)
+    match = _DAY_WORD_RE.match(text)
+    if match is not None:
+        word, hour, minute, second = match.groups()
+        day = now.astimezone(zone).date() - timedelta(days=_DAY_OFFSETS[word])
+        try:
+            clock = time(int(hour), int(minute), int(second or 0))
+        except ValueError:
+            return None
+        return datetime.combine(day, clock, tzinfo=zone)
+    match = _AGO_RE.match(text)
+    if match is not None:
+        amount, unit = match.groups()
+        count = 0.5 if amount == "半" else int(amount)
+        try:
+            return (now - count * _AGO_UNITS[unit]).astimezone(zone)
+        except OverflowError:
+            return None
+    return None
+
+
+def _parse_epoch(text: str, zone: tzinfo) -> datetime | None:
+    """Read epoch seconds (10 digits) or milliseconds (13 digits)."""
+    if not _EPOCH_RE.match(text):
+        return None
+    value = float(text)
+    if value > 1e11:
+        value /= 1000.0
+    return datetime.fromtimestamp(value, tz=zone)
+
+
+def _parse_rfc2822(text: str) -> datetime | None:
+    """Read RSS dates: ``Fri, 20 May 2022 09:51:48 +0800``."""
+    match = _RFC2822_RE.match(text)
+    if match is None:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    # The email module reads years below 100 as 19xx/20xx: a guess we refuse.
+    return moment if moment.year == int(match["year"]) else None
+
+
+def _parse_with_dateparser(text: str, now: datetime, zone: tzinfo) -> datetime | None:
+    """Hand what the fast path does not know to dateparser (Chinese and English)."""
+    import dateparser  # slow to import, and most items never need it
+
+    settings = {
+        "TIMEZONE": str(zone),
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
+        "PREFER_DATES_FROM": "past",
+        "DATE_ORDER": "YMD",
+    }
+    try:
+        return dateparser.parse(text, languages=["zh", "en"], settings=settings)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def parse_publish_time(
+    raw: str | float | None,
+    *,
+    now: datetime,
+    zone: tzinfo = CHINA_TZ,
+    max_future: timedelta = timedelta(hours=24),
+    fallback: Callable[[str, datetime, tzinfo], datetime | None] | None = _parse_with_dateparser,
+) -> PublishTime | None:
+    """Parse a printed publish time; ``None`` when it cannot be read.
+
+    Times without a zone are read in ``zone``; ``now`` (aware) anchors relative times.
+    """
+    if raw is None or isinstance(raw, bool):
+        return None
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if not text:
+        return None
+    moment = _parse_epoch(text, zone) or _parse_rfc2822(text)
+    if moment is None and _DATETIME_RE.search(text):
+        # An absolute date was printed: trust it or refuse it, never reinterpret it.
+        moment = _parse_absolute(text, zone)
+        if moment is None:
+            return None
+    if moment is None:
+        moment = _parse_without_year(text, now, zone, max_future) or _parse_relative(
+            text, now, zone
+        )
+    if moment is None and fallback is not None and _DIGIT_RE.search(text):
+        moment = fallback(text, now, zone)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # RFC 2822's "-0000": zone unknown, so the source's
+        moment = _localise(moment, zone)
+    try:
+        return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        return None
+
+
+def is_plausible(at: datetime, now: datetime, *, max_future: timedelta, min_year: int) -> bool:
+    """Tell whether a publish time lies between 1 January ``min_year`` and ``now + max_future``."""
+    earliest = datetime.combine(date(min_year, 1, 1), time(), tzinfo=UTC)
+    return earliest <= at <= now + max_future
