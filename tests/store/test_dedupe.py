@@ -16,10 +16,10 @@ from crawler.store.fingerprint import (
     simhash,
     simhash_bands,
 )
-from crawler.store.mongo import StorageConfig
+from crawler.options import OPTIONS
 from tests.storage_support import duplicate_groups, normalisation_chain, post_article
 
-DEFAULT_DISTANCE = StorageConfig().near_distance
+DEFAULT_DISTANCE = OPTIONS["NEWS_DEDUPE_NEAR_DISTANCE"].default
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_short_flashes_are_not_near_duplicate_candidates() -> None:
 
 # --- the default distance, on the original system's duplicate groups -------------------------
 
-#: Documents each duplicates.tsv group must end up as (README "Storage": the rule per type).
+#: Documents each duplicates.tsv group must end up as (docs/storage.md: the rule per type).
 EXPECTED_DOCUMENTS = {
     # The same story: one document.
     **dict.fromkeys(["G01", "G02", "G03", "G04", "G05", "G06"], 1),  # cross-feed twins
