@@ -20,7 +20,8 @@ each configuration in a fresh process so that peak RSS is that configuration's:
 
 ``--set NAME=VALUE`` puts a setting over the project's in (b)-(d) (a candidate default); with
 ``--set-bare`` in (a) too. ``--freeze-bare`` gives (a) the project's ``FreezeStartupHeap``
-extension (``crawler/extensions/gcfreeze.py``), to see how much of (b)'s lead over plain Scrapy it makes.
+extension (``crawler/extensions/gcfreeze.py``), to see how much of (b)'s lead over plain Scrapy
+it makes.
 
 Every configuration runs with AutoThrottle off, no download delay, robots.txt off, no retry
 backoff, no HTTP cache and the same concurrency. Each runs ``--repeat`` times (default 3), in

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import PyMongoError
 
-from crawler.store.mongo import StorageConfig, articles, make_client, redact_uri
+from crawler.store.mongo import (
+    StorageConfig,
+    acquire_client,
+    articles,
+    redact_uri,
+    release_client,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 class KnownArticles:
-    """Ask the article collection which ids it already holds (connects on first use)."""
+    """Ask the article collection which ids it already holds (takes the process's client on first
+    use, gives it back on :meth:`close`)."""
 
     def __init__(self, config: StorageConfig | None) -> None:
         self.config = config
@@ -45,7 +52,7 @@ class KnownArticles:
         try:
             # Inside the try: building the client resolves a mongodb+srv:// host, which can fail.
             if self.client is None:
-                self.client = make_client(self.config)
+                self.client = acquire_client(self.config)
             found = list(articles(self.client, self.config).find(query, {"sightings.id": 1}))
         except PyMongoError as error:
             logger.warning(
@@ -62,7 +69,7 @@ class KnownArticles:
         return wanted - known
 
     def close(self) -> None:
-        """Close the connection, if one was opened."""
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        """Give back the client, if one was taken."""
+        if self.client is not None and self.config is not None:
+            release_client(self.config)
+        self.client = None

@@ -34,6 +34,8 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import Article
 from crawler.normalize.dates import in_source_zone
+from crawler.sources.eastmoney import SOURCE as EASTMONEY
+from crawler.sources.eastmoney import article_url, code_in_link, code_in_text, info_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,23 +45,17 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SITE_URL = "//finews.withounder.com"
 SHARE_URL = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode={info_code}"
-EASTMONEY = "eastmoney"
 ROLLING_FEED = "rolling"
 MEDIA_FEED = "media"
 ROLLING_CATEGORY = "emnews"
 ROLLING_TAG = "东财滚动新闻"
 TAG_SUFFIX = "新闻"
-INFO_CODE_PREFIX = "NW"
 HOME_LINK = "[返回首页]({site}/)"
 CATEGORY_LINK = "[返回{tag}]({site}/category/{category}.html)"
 ROLLING_LINK = "[返回{tag}]({site}/emnews/)"
 LINK_SEPARATOR = "｜"
-ARTICLE_URL = "https://finance.eastmoney.com/a/{code}.html"
 # Which post file each exported article is in, kept beside the posts (Jekyll skips dotfiles).
 MANIFEST = ".finews-export.json"
-
-_CODE = re.compile(r"(?<![0-9A-Za-z])(?:NW)?(\d{18})(?!\d)")
-_LINK_CODE = re.compile(r"(?:infoCode=NW|[,/])(\d{18})(?:\.html)?(?!\d)")
 
 
 class BrokenPost(ValueError):
@@ -205,7 +201,7 @@ def post_slug(doc: Mapping[str, Any]) -> str:
     """Return the id part of the file name: East Money's id (rolling) or infoCode, else ``_id``."""
     code = doc.get("native_id")
     if doc.get("source") == EASTMONEY and code:
-        return code if is_rolling(doc) else INFO_CODE_PREFIX + code
+        return code if is_rolling(doc) else info_code(code)
     return re.sub(r"[^\w.-]", "-", str(doc["_id"]))
 
 
@@ -237,7 +233,7 @@ def credit_lines(doc: Mapping[str, Any]) -> str:
 def post_link(doc: Mapping[str, Any]) -> str:
     """Return the link under the body: the original's share page for media news, else the URL."""
     if doc.get("source") == EASTMONEY and doc.get("native_id") and not is_rolling(doc):
-        return SHARE_URL.format(info_code=INFO_CODE_PREFIX + doc["native_id"])
+        return SHARE_URL.format(info_code=info_code(doc["native_id"]))
     return doc.get("url") or ""
 
 
@@ -341,12 +337,10 @@ def parse_post(text: str) -> OldPost:
 
 def post_code(filename: str, link: str | None) -> str | None:
     """Return East Money's 18-digit code from the file name, else from the link."""
-    stem = filename.removesuffix(".md")
-    if match := _CODE.search(stem):
-        return match[1]
-    if link and (match := _LINK_CODE.search(link)):
-        return match[1]
-    return None
+    code = code_in_text(filename.removesuffix(".md"))
+    if code is None and link:
+        code = code_in_link(link)
+    return code
 
 
 def publisher_from_tag(tag: str) -> str | None:
@@ -370,7 +364,7 @@ def article_from_post(filename: str, text: str, fetched_at: datetime) -> Article
     rolling = post.tags == ROLLING_TAG or post.categories == ROLLING_CATEGORY
     link_is_article = bool(post.link) and rolling and "eastmoney.com" in (post.link or "")
     return Article(
-        url=post.link if link_is_article else ARTICLE_URL.format(code=code),
+        url=post.link if link_is_article else article_url(code),
         source=EASTMONEY,
         native_id=code,
         feed=ROLLING_FEED if rolling else MEDIA_FEED,

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import NotConfigured
 
+from crawler.options import option
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -55,10 +57,10 @@ class RetryBackoffMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        base = settings.getfloat("NEWS_RETRY_BACKOFF_BASE", 1.0)
+        base = option(settings, "NEWS_RETRY_BACKOFF_BASE")
         if base <= 0 or not settings.getbool("RETRY_ENABLED"):
             raise NotConfigured
-        return cls(base, settings.getfloat("NEWS_RETRY_BACKOFF_MAX", 60.0))
+        return cls(base, option(settings, "NEWS_RETRY_BACKOFF_MAX"))
 
     def delay(self, request: Request) -> float:
         """Return the pause before sending ``request`` (0 for a first attempt)."""

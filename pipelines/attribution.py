@@ -1,5 +1,6 @@
 """Attribution stage: publisher, slug, authors and editor; credit lines leave the body
-(:mod:`crawler.normalize.credits`)."""
+(:mod:`crawler.normalize.credits`). Publisher names are looked up among every alias known,
+general and each source's (:mod:`crawler.sources.rules`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from crawler.normalize.body import html_to_text
 from crawler.normalize.credits import (
-    AGGREGATOR_NAMES,
     clean_name,
     extract_credits,
     merge_authors,
@@ -15,6 +15,7 @@ from crawler.normalize.credits import (
     publisher_slug,
     split_authors,
 )
+from crawler.sources.rules import AGGREGATOR_NAMES, PUBLISHER_ALIASES
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -25,11 +26,13 @@ class AttributionPipeline(NewsPipeline):
     """Set ``publisher``, ``publisher_slug``, ``authors``, ``editor`` and settle ``via``."""
 
     def process_article(self, adapter: ItemAdapter) -> None:
-        body_html, credits = extract_credits(adapter.get("body_html") or "")
+        body_html, credits = extract_credits(adapter.get("body_html") or "", PUBLISHER_ALIASES)
         if body_html != adapter.get("body_html"):
             adapter["body_html"] = body_html
             adapter["body_text"] = html_to_text(body_html)
-        publisher = normalize_publisher(adapter.get("publisher")) or credits.publisher
+        publisher = (
+            normalize_publisher(adapter.get("publisher"), PUBLISHER_ALIASES) or credits.publisher
+        )
         adapter["publisher"] = publisher
         adapter["publisher_slug"] = publisher_slug(publisher)
         names = [name for raw in adapter.get("authors") or [] for name in split_authors(raw)]

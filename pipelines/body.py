@@ -1,10 +1,15 @@
-"""Body stage: sanitised ``body_html`` and plain ``body_text`` (:mod:`crawler.normalize.body`)."""
+"""Body stage: sanitised ``body_html`` and plain ``body_text`` (:mod:`crawler.normalize.body`).
+
+A source's body rules apply to its items and to pages from its hosts
+(:mod:`crawler.sources.rules`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from crawler.normalize.body import html_to_text, sanitize_body
+from crawler.sources.rules import body_rules
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -24,6 +29,7 @@ class BodyPipeline(NewsPipeline):
         if len(raw.encode("utf-8")) > self.max_bytes:
             self.inc("body/too_large")
             raw = ""
-        body_html = sanitize_body(raw, adapter.get("url"))
+        url = adapter.get("url")
+        body_html = sanitize_body(raw, url, body_rules(adapter.get("source"), url))
         adapter["body_html"] = body_html
         adapter["body_text"] = html_to_text(body_html)

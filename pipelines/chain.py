@@ -1,31 +1,31 @@
-"""Run the configured item pipelines in-process, outside a crawl (commands, tests, benchmarks)."""
+"""Run the project's stages in-process, outside a crawl (commands, tests, benchmarks)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from pipelines.base import NewsPipeline
+from crawler.options import CHECKED_STAGES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from scrapy.crawler import Crawler
+
+    from pipelines.base import NewsPipeline
 
 
 class PipelineChain:
-    """The project's normalisation stages (every :class:`NewsPipeline` in ``ITEM_PIPELINES``).
+    """The stages an article passes before storage (:data:`crawler.options.CHECKED_STAGES`:
+    normalisation, then validation), built for ``crawler``.
 
     ``process`` returns the normalised item or raises :class:`scrapy.exceptions.DropItem`.
     """
 
-    def __init__(self, crawler: Crawler) -> None:
-        paths = build_component_list(crawler.settings.getwithbase("ITEM_PIPELINES"))
-        classes = [load_object(path) for path in paths]
+    def __init__(self, crawler: Crawler, stages: Iterable[str] = CHECKED_STAGES) -> None:
         self.stages: list[NewsPipeline] = [
-            build_from_crawler(cls, crawler)
-            for cls in classes
-            if isinstance(cls, type) and issubclass(cls, NewsPipeline)
+            build_from_crawler(load_object(path), crawler) for path in stages
         ]
 
     def process(self, item: Any) -> Any:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from crawler.normalize.dates import PublishTime, format_offset, is_plausible, parse_publish_time
+from crawler.vocabulary import CHINA_ZONE_NAME, MAX_FUTURE_HOURS, MIN_YEAR
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -27,9 +28,11 @@ class DatesPipeline(NewsPipeline):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.zone = ZoneInfo(self.settings.get("NEWS_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-        self.max_future = timedelta(hours=self.settings.getint("NEWS_MAX_FUTURE_HOURS", 24))
-        self.min_year = self.settings.getint("NEWS_MIN_YEAR", 1990)
+        self.zone = ZoneInfo(self.settings.get("NEWS_DEFAULT_TIMEZONE", CHINA_ZONE_NAME))
+        self.max_future = timedelta(
+            hours=self.settings.getint("NEWS_MAX_FUTURE_HOURS", MAX_FUTURE_HOURS)
+        )
+        self.min_year = self.settings.getint("NEWS_MIN_YEAR", MIN_YEAR)
 
     def process_article(self, adapter: ItemAdapter) -> None:
         fetched = adapter.get("fetched_at")

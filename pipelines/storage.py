@@ -19,7 +19,7 @@ from scrapy.utils.asyncio import create_looping_call
 
 from crawler.items import ArticleAdapter
 from crawler.store import spool
-from crawler.store.mongo import StorageConfig, redact_uri
+from crawler.store.mongo import StorageConfig, redact_uri, release_client
 from crawler.store.writer import Record, open_store
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class StoragePipeline:
     """Batch items into deduplicating bulk writes; spool them when MongoDB cannot take them.
 
     Not a :class:`~pipelines.base.NewsPipeline`: it is no normalisation stage, and in-process
-    chains (``PipelineChain``) must not pick it up.
+    chains (``PipelineChain``) stop before it.
     """
 
     def __init__(self, crawler: Crawler, config: StorageConfig) -> None:
@@ -54,7 +54,7 @@ class StoragePipeline:
         self.spool = spool.SpoolFile(self.spool_dir)
         self.rejected = spool.SpoolFile(self.spool_dir, spool.REJECTED)
         self.buffer: list[Record] = []
-        self.client: Any = None
+        # Set while this stage holds the process's MongoDB client (crawler.store.mongo).
         self.store: ArticleStore | None = None
         self.last_flush = time.monotonic()
         self.timer: Any = None
@@ -145,7 +145,7 @@ class StoragePipeline:
         """Connect and prepare the collection; on failure warn and leave the store off."""
         self._disconnect()
         try:
-            self.client, self.store = open_store(self.config)
+            self.store = open_store(self.config)
         except PyMongoError as error:
             logger.warning(
                 "MongoDB is unreachable at %s (%s): articles go to the spool in %s and are "
@@ -170,10 +170,10 @@ class StoragePipeline:
         self._disconnect()
 
     def _disconnect(self) -> None:
-        """Close the client; until a reconnect, batches go to the spool."""
-        if self.client is not None:
-            self.client.close()
-        self.client = self.store = None
+        """Give back the client; until a reconnect, batches go to the spool."""
+        if self.store is not None:
+            release_client(self.config)
+        self.store = None
 
     def _replay(self, prefix: str) -> None:
         """Replay pending spool files into MongoDB, counting under ``news/store/<prefix>``."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from crawler.normalize.text import clean_inline_text
 from crawler.normalize.title import normalize_original_title, normalize_title
+from crawler.sources.rules import SITE_SUFFIX
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 class TitlePipeline(NewsPipeline):
     """Normalise ``title``, ``original_title`` and the feed's ``summary``.
 
-    Validate drops an article whose title is unusable.
+    Every known site name (general and each source's) is cut off a title's end. Validate drops an
+    article whose title is unusable.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -25,13 +27,15 @@ class TitlePipeline(NewsPipeline):
 
     def process_article(self, adapter: ItemAdapter) -> None:
         raw = adapter.get("title")
-        title = normalize_title(raw, self.max_length)
+        title = normalize_title(raw, self.max_length, SITE_SUFFIX)
         if raw and title is None:
             self.inc("title/unusable")
         elif raw and title and len(clean_inline_text(raw)) > self.max_length:
             self.inc("title/truncated")
         adapter["title"] = title
-        original = normalize_original_title(adapter.get("original_title"), self.max_length)
+        original = normalize_original_title(
+            adapter.get("original_title"), self.max_length, SITE_SUFFIX
+        )
         adapter["original_title"] = original if original != title else None
         summary = clean_inline_text(adapter.get("summary") or "")
         adapter["summary"] = summary or None

@@ -8,10 +8,10 @@ A Twisted reactor cannot be restarted, so crawl tests run each crawl here, in a 
 together in the one process; default 1), ``settings`` (over the project's; the
 ``NEWS_MONGO_*`` ones say where mongomock stands in for MongoDB), ``stored``: article items that
 storage writes, through its own writer, before the crawl (``*_at`` values in ISO text), and
-``out``: where to write ``{"stats", "crawl_stats", "items", "documents"}`` as JSON (datetimes
-as ISO text). ``stats`` are the (first) crawl's stats, ``crawl_stats`` those of every copy;
-``items`` the items that passed every pipeline (all copies); ``documents`` what the collection
-holds after.
+``out``: where to write ``{"stats", "crawl_stats", "items", "documents", "clients"}`` as JSON
+(datetimes as ISO text). ``stats`` are the (first) crawl's stats, ``crawl_stats`` those of every
+copy; ``items`` the items that passed every pipeline (all copies); ``documents`` what the
+collection holds after; ``clients`` how many MongoDB clients the crawls built.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ import pymongo
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
+from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
 
-from crawler.store.mongo import StorageConfig
+from crawler.store.mongo import StorageConfig, release_client
 from crawler.store.writer import Record, open_store
 
 
@@ -40,7 +41,7 @@ def to_json(value: Any) -> Any:
 
 def store(items: list[dict[str, Any]], config: StorageConfig) -> None:
     """Write ``items`` as the storage pipeline would have in an earlier run."""
-    client, writer = open_store(config)
+    writer = open_store(config)
     now = datetime.now(UTC)
     records = [
         Record(
@@ -50,7 +51,19 @@ def store(items: list[dict[str, Any]], config: StorageConfig) -> None:
         for i in items
     ]
     writer.write(records)
-    client.close()
+    release_client(config)
+
+
+class CountingFactory:
+    """Build MongoDB clients with ``factory``, counting them."""
+
+    def __init__(self, factory: Any) -> None:
+        self.factory = load_object(factory)
+        self.built = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.built += 1
+        return self.factory(*args, **kwargs)
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +75,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     with mongomock.patch(servers=(config.uri,), on_new="create"):
         if job.get("stored"):
             store(job["stored"], config)
+        factory = CountingFactory(config.client_factory)
+        settings.set("NEWS_MONGO_CLIENT_FACTORY", factory, priority="cmdline")
         process = CrawlerProcess(settings, install_root_handler=True)
         items: list[dict[str, Any]] = []
 
@@ -81,6 +96,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         "crawl_stats": crawl_stats,
         "items": items,
         "documents": documents,
+        "clients": factory.built,
     }
 
 

@@ -36,6 +36,7 @@ from scrapy.spiderloader import get_spider_loader
 from twisted.internet.defer import Deferred
 
 from crawler.extensions.runs import STATUS_OK, RunRecorder, summary_line
+from crawler.options import option
 
 if TYPE_CHECKING:
     import argparse
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_LOCKED = os.EX_TEMPFAIL  # 75, "try again later", as sendmail and cron wrappers expect
+# Where the lock goes when NEWS_LOCK_FILE is empty.
 DEFAULT_LOCK_FILE = str(Path(tempfile.gettempdir()) / "finews-crawlall.lock")
 
 
@@ -132,12 +134,12 @@ class Command(ScrapyCommand):
         names = select_spiders(
             get_spider_loader(self.settings).list(),
             args,
-            [name for name in self.settings.getlist("NEWS_CRAWLALL_SPIDERS") if name.strip()],
+            option(self.settings, "NEWS_CRAWLALL_SPIDERS"),
         )
         if opts.list:
             print("\n".join(names))
             return
-        lock_path = self.settings.get("NEWS_LOCK_FILE") or DEFAULT_LOCK_FILE
+        lock_path = option(self.settings, "NEWS_LOCK_FILE") or DEFAULT_LOCK_FILE
         try:
             lock = acquire_lock(lock_path)
         except LockHeld as held:
@@ -154,7 +156,7 @@ class Command(ScrapyCommand):
         assert self.crawler_process is not None
         assert self.settings is not None
         batch = uuid.uuid4().hex
-        template = self.settings.get("NEWS_JOBDIR")
+        template = option(self.settings, "NEWS_JOBDIR")
         crawlers: list[tuple[str, Crawler]] = []
         for name in names:
             crawler = self.crawler_process.create_crawler(name)

@@ -1,7 +1,4 @@
-"""``scrapy export-jekyll --out DIR``: write the stored articles as the original's Jekyll posts.
-
-The module name carries the hyphen because Scrapy names a command after its module.
-"""
+"""``scrapy export-jekyll --out DIR``: write the stored articles as the original's Jekyll posts."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from scrapy.exceptions import UsageError
 
 from crawler.jekyll import DEFAULT_SITE_URL, export_posts
 from crawler.normalize.dates import parse_publish_time
-from crawler.store.mongo import StorageConfig, articles, connect
+from crawler.store.mongo import StorageConfig, articles, connect, release_client
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser, Namespace
@@ -66,7 +63,7 @@ class Command(ScrapyCommand):
                 docs, Path(opts.out), opts.site_url, Path(opts.pages) if opts.pages else None
             )
         finally:
-            client.close()
+            release_client(config)
         skipped = ", ".join(f"{reason}={n}" for reason, n in sorted(report.skipped.items()))
         print(
             f"export-jekyll: written={len(report.written)} unchanged={report.unchanged} "

@@ -22,6 +22,7 @@ from w3lib.url import is_url
 from crawler.extract import extract_from_response
 from crawler.items import Article
 from crawler.normalize.dates import in_source_zone
+from crawler.options import NORMALIZE_STAGES, item_pipelines
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -29,14 +30,8 @@ if TYPE_CHECKING:
 
     from scrapy.http import Response
 
-# The stages an extracted page goes through: everything up to, not including, validation.
-EXTRACT_PIPELINES = {
-    "pipelines.identity.IdentityPipeline": 100,
-    "pipelines.title.TitlePipeline": 200,
-    "pipelines.dates.DatesPipeline": 300,
-    "pipelines.body.BodyPipeline": 400,
-    "pipelines.attribution.AttributionPipeline": 500,
-}
+# The stages an extracted page goes through: the normalising ones, without validation.
+EXTRACT_PIPELINES = item_pipelines(NORMALIZE_STAGES)
 
 
 def page_record(article: Article, label: dict[str, str]) -> dict[str, Any]:

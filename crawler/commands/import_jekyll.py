@@ -1,8 +1,7 @@
 """``scrapy import-jekyll DIR``: bring the original's posts in through the pipelines and storage.
 
 The posts are read by a spider that yields their articles from ``start()``, so they pass the very
-``ITEM_PIPELINES`` of a crawl (normalisation, validation, storage) and share its stats. The module
-name carries the hyphen because Scrapy names a command after its module.
+``ITEM_PIPELINES`` of a crawl (normalisation, validation, storage) and share its stats.
 """
 
 from __future__ import annotations

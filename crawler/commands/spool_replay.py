@@ -4,8 +4,6 @@ The spool holds what a crawl could not store (MongoDB down at start or failing m
 crawl replays it when it opens, and this command does the same on demand. Replay deduplicates
 like a crawl, so running it twice, or alongside a crawl, stores nothing twice; files a running
 crawl is still writing are left alone.
-
-The module name carries the hyphen because Scrapy names a command after its module.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.store import spool
-from crawler.store.mongo import StorageConfig, redact_uri
+from crawler.store.mongo import StorageConfig, redact_uri, release_client
 from crawler.store.writer import open_store
 
 if TYPE_CHECKING:
@@ -52,7 +50,7 @@ class Command(ScrapyCommand):
             print(f"Nothing to replay in {directory.resolve()}")
             return
         try:
-            client, store = open_store(config)
+            store = open_store(config)
         except PyMongoError as error:
             logger.error("MongoDB is unreachable at %s: %s", config.where, redact_uri(str(error)))
             self.exitcode = 1
@@ -69,7 +67,7 @@ class Command(ScrapyCommand):
             self.exitcode = 1
             return
         finally:
-            client.close()
+            release_client(config)
         left = spool.pending_files(directory)
         summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"
         print(f"Replayed {len(waiting) - len(left)} of {len(waiting)} spool files: {summary}")

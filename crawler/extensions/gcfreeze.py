@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.options import option
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
@@ -38,7 +40,7 @@ class FreezeStartupHeap:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("NEWS_GC_FREEZE", True) or not gc.isenabled():
+        if not option(crawler.settings, "NEWS_GC_FREEZE") or not gc.isenabled():
             raise NotConfigured
         extension = cls()
         crawler.signals.connect(extension.engine_started, signal=signals.engine_started)

@@ -1,23 +1,23 @@
 """Health checks run after each spider: the signs of a broken source or a site redesign.
 
 Every check is a pure function over Scrapy's stats; :func:`check_health` returns the problems
-found, each a short sentence. The run recorder (``crawler/runs.py``) logs them at ERROR and marks
-the run failed, which makes ``scrapy crawlall`` exit non-zero.
+found, each a short sentence. The run recorder (:mod:`crawler.extensions.runs`) logs them at
+ERROR and marks the run failed, which makes ``scrapy crawlall`` exit non-zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from crawler.options import option
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from scrapy.settings import BaseSettings
 
-# Default minimum share of articles having each field; a falling share is the sign of a redesign.
-DEFAULT_MIN_COVERAGE = {"title": 1.0, "published_at": 1.0, "body_text": 1.0, "publisher": 0.95}
 COVERAGE_SEEN = "news/coverage/items"
 
 # Stats that count an article the spider found: scraped, dropped, or (``news/<spider>/…/skipped/
@@ -30,25 +30,25 @@ KNOWN_SUFFIX = "/skipped/known"
 class Thresholds:
     """What a healthy run looks like (``NEWS_HEALTH_*`` settings)."""
 
-    expect_items: bool = True
-    max_error_ratio: float = 0.05
-    min_coverage: Mapping[str, float] = field(default_factory=DEFAULT_MIN_COVERAGE.copy)
-    coverage_min_items: int = 10
+    expect_items: bool
+    max_error_ratio: float
+    # A falling share of articles having a field is the sign of a redesign.
+    min_coverage: Mapping[str, float]
+    coverage_min_items: int
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, expect_items: bool | None = None) -> Thresholds:
         """Read the thresholds; a spider's ``expects_items`` attribute overrides the setting."""
-        configured = settings.getdict("NEWS_HEALTH_MIN_COVERAGE") or DEFAULT_MIN_COVERAGE
-        coverage = {name: float(share) for name, share in configured.items()}
+        configured = option(settings, "NEWS_HEALTH_MIN_COVERAGE")
         return cls(
             expect_items=(
-                settings.getbool("NEWS_HEALTH_EXPECT_ITEMS", True)
+                option(settings, "NEWS_HEALTH_EXPECT_ITEMS")
                 if expect_items is None
                 else expect_items
             ),
-            max_error_ratio=settings.getfloat("NEWS_HEALTH_MAX_ERROR_RATIO", 0.05),
-            min_coverage=coverage,
-            coverage_min_items=settings.getint("NEWS_HEALTH_COVERAGE_MIN_ITEMS", 10),
+            max_error_ratio=option(settings, "NEWS_HEALTH_MAX_ERROR_RATIO"),
+            min_coverage={name: float(share) for name, share in configured.items()},
+            coverage_min_items=option(settings, "NEWS_HEALTH_COVERAGE_MIN_ITEMS"),
         )
 
 

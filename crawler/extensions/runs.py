@@ -2,10 +2,10 @@
 
 The :class:`RunRecorder` extension (enabled in settings, so plain ``scrapy crawl`` records too)
 writes a ``running`` record when the spider opens and the final record when it closes: figures
-straight from Scrapy's stats, the health problems (``crawler/health.py``) and a status, ``ok`` or
-``failed``. The status is also left in the stats (``news/run/status``) for ``scrapy crawlall``.
-Records go to MongoDB (``NEWS_RUNS_MONGO``) and, when ``NEWS_RUNS_FILE`` is set, to a JSON-lines
-file; a sink that fails is logged and skipped, never failing the crawl.
+straight from Scrapy's stats, the health problems (:mod:`crawler.extensions.health`) and a
+status, ``ok`` or ``failed``. The status is also left in the stats (``news/run/status``) for
+``scrapy crawlall``. Records go to MongoDB (``NEWS_RUNS_MONGO``) and, when ``NEWS_RUNS_FILE`` is
+set, to a JSON-lines file; a sink that fails is logged and skipped, never failing the crawl.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from crawler.extensions.health import (
     present_fields,
 )
 from crawler.items import ArticleAdapter
-from crawler.store.mongo import StorageConfig, make_client, redact_uri
+from crawler.options import option
+from crawler.store.mongo import StorageConfig, acquire_client, redact_uri, release_client
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -150,11 +151,14 @@ class RunSink(Protocol):
 
 
 class MongoRunSink:
-    """Run records in a MongoDB collection (``crawl_runs``), one document per run."""
+    """Run records in a MongoDB collection (``crawl_runs``), one document per run.
 
-    def __init__(self, collection: Any, client: Any = None) -> None:
+    ``config``: the storage's, whose shared client the sink holds until :meth:`close`.
+    """
+
+    def __init__(self, collection: Any, config: StorageConfig | None = None) -> None:
         self.collection = collection
-        self.client = client
+        self.config = config
 
     def opened(self, record: dict[str, Any]) -> None:
         self.collection.insert_one(dict(record))
@@ -166,10 +170,10 @@ class MongoRunSink:
             self.close()
 
     def close(self) -> None:
-        """Close the client (also when a failed write took this sink out of the run)."""
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        """Give back the client (also when a failed write took this sink out of the run)."""
+        if self.config is not None:
+            release_client(self.config)
+            self.config = None
 
 
 class FileRunSink:
@@ -198,7 +202,7 @@ def _json_default(value: Any) -> Any:
 def mongo_sink(settings: BaseSettings) -> MongoRunSink | None:
     """Return the ``crawl_runs`` sink on the storage's MongoDB; ``None`` when storage is off.
 
-    Connects as the storage does (:mod:`crawler.store.mongo`: ``NEWS_MONGO_URI``, the client
+    Shares the storage's client (:mod:`crawler.store.mongo`: ``NEWS_MONGO_URI``, the client
     factory seam, the short server-selection timeout); nothing is contacted until the first write.
     A client that cannot even be built (an ``mongodb+srv://`` host DNS does not know) is warned
     about and gives ``None``: the run is then recorded only in the log.
@@ -207,7 +211,7 @@ def mongo_sink(settings: BaseSettings) -> MongoRunSink | None:
     if not config.uri:
         return None
     try:
-        client = make_client(config)
+        client = acquire_client(config)
     except PyMongoError as error:
         logger.warning(
             "Cannot connect to MongoDB at %s (%s): this run is recorded only in the log",
@@ -215,16 +219,16 @@ def mongo_sink(settings: BaseSettings) -> MongoRunSink | None:
             redact_uri(str(error)),
         )
         return None
-    collection = client[config.database][settings.get("NEWS_RUNS_COLLECTION", "crawl_runs")]
-    return MongoRunSink(collection, client)
+    collection = client[config.database][option(settings, "NEWS_RUNS_COLLECTION")]
+    return MongoRunSink(collection, config)
 
 
 def open_sinks(crawler: Crawler) -> list[RunSink]:
     """Return the run-record sinks the settings ask for."""
     sinks: list[RunSink] = []
-    if crawler.settings.getbool("NEWS_RUNS_MONGO", True) and (sink := mongo_sink(crawler.settings)):
+    if option(crawler.settings, "NEWS_RUNS_MONGO") and (sink := mongo_sink(crawler.settings)):
         sinks.append(sink)
-    if path := crawler.settings.get("NEWS_RUNS_FILE"):
+    if path := option(crawler.settings, "NEWS_RUNS_FILE"):
         sinks.append(FileRunSink(path))
     return sinks
 
@@ -246,7 +250,7 @@ class RunRecorder:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("NEWS_RUNS_ENABLED", True):
+        if not option(crawler.settings, "NEWS_RUNS_ENABLED"):
             raise NotConfigured
         recorder = cls(crawler)
         crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
@@ -265,7 +269,7 @@ class RunRecorder:
             run_id=self.run_id,
             spider=self.crawler.spidercls.name,
             coverage_fields=list(self.thresholds.min_coverage),
-            batch=self.crawler.settings.get("NEWS_RUN_BATCH"),
+            batch=option(self.crawler.settings, "NEWS_RUN_BATCH"),
             jobdir=self.crawler.settings.get("JOBDIR"),
         )
 
@@ -292,7 +296,7 @@ class RunRecorder:
         if stats.get_value("finish_time") is None:
             stats.set_value("finish_time", datetime.now(UTC))
         record = self._build()
-        ok_reasons = self.crawler.settings.getlist("NEWS_RUN_OK_REASONS", ["finished"])
+        ok_reasons = option(self.crawler.settings, "NEWS_RUN_OK_REASONS")
         problems = finish_problems(reason, ok_reasons) + check_health(
             self._stats(), self.thresholds
         )

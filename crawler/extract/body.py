@@ -19,11 +19,11 @@ from crawler.extract.patterns import (
     MIN_PARAGRAPH_CHARS,
     NOISE_HINT_RE,
     NOISE_TEXT_MAX,
-    NOISE_TEXT_RE,
     NON_BODY_TAGS,
     PROSE_PUNCTUATION_RATE,
     PUNCTUATION_RE,
 )
+from crawler.vocabulary import BOILERPLATE_BLOCK
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -128,7 +128,7 @@ def is_noise_block(element: HtmlElement, headline: HtmlElement | None) -> bool:
         return False
     if element.tag in BODY_BLOCK_TAGS and link_density(element) > MAX_LINK_DENSITY:
         return True
-    return len(text) <= NOISE_TEXT_MAX and bool(NOISE_TEXT_RE.search(text))
+    return len(text) <= NOISE_TEXT_MAX and bool(BOILERPLATE_BLOCK.search(text))
 
 
 def clean_body(body: HtmlElement, headline: HtmlElement | None) -> None:

@@ -1,13 +1,15 @@
 """Read the byline: publish time, source (来源) and authors, printed near the headline.
 
 The header zone is the text between the headline and the body. Values are returned raw, as printed;
-the pipeline's normalisers parse them.
+the pipeline's normalisers parse them. A printed time counts when the dates stage would accept it:
+a real calendar date and clock time, plausible by the vocabulary's one rule (China time unless the
+page says otherwise).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from lxml import etree
@@ -16,24 +18,29 @@ from crawler.extract.dom import collapse
 from crawler.extract.patterns import (
     AUTHOR_HINT_RE,
     AUTHOR_RE,
-    AUTHOR_SPLIT_RE,
     BEFORE_HEADLINE_CHARS,
-    DATETIME_RE,
     HEADER_ZONE_CHARS,
     HINT_TEXT_MAX,
     LOOSE_TIME_RE,
     MAX_AUTHORS,
     MIDNIGHT_RE,
     NAME_AFTER_TIME_RE,
-    NEXT_LABEL_RE,
     SCRIPT_TIME_RE,
     SOURCE_HEADER_RE,
     SOURCE_HINT_RE,
-    SOURCE_TRAILER_RE,
     TIME_LABEL_RE,
     TIME_META_KEYS,
-    VALUE_STRIP,
-    VALUE_SUFFIX_RE,
+)
+from crawler.normalize.dates import datetime_from_match
+from crawler.vocabulary import (
+    CHINA_TZ,
+    DATETIME_RE,
+    EDGE_PUNCT,
+    ROLE_MARK,
+    SOURCE_LINE,
+    cut_at_label_word,
+    is_plausible,
+    split_names,
 )
 
 if TYPE_CHECKING:
@@ -42,9 +49,6 @@ if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
     from crawler.extract.dom import TextIndex
-
-CHINA_TZ = timezone(timedelta(hours=8))
-MIN_YEAR, MAX_YEAR = 1990, 2100
 # Source lines are looked for among the body's last lines and first lines.
 TRAILER_LINES = 3
 LEADING_LINES = 2
@@ -86,18 +90,18 @@ def header_zone(
     return HeaderZone(headline_span[0], start, end)
 
 
-def is_plausible(match: re.Match[str]) -> bool:
-    """Tell whether a datetime match is a real calendar date and clock time."""
-    year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
-    if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12 and 1 <= day <= 31):
-        return False
-    return match["H"] is None or (int(match["H"]) < 24 and int(match["M"]) < 60)
+def is_printed_time(match: re.Match[str], now: datetime | None) -> bool:
+    """Tell whether a date(time) match is real and, given ``now``, a plausible publish time."""
+    at = datetime_from_match(match, CHINA_TZ)
+    return at is not None and (now is None or is_plausible(at, now))
 
 
-def first_datetime(text: str, start: int = 0, end: int | None = None) -> re.Match[str] | None:
-    """Return the first plausible date(time) in text[start:end]."""
+def first_datetime(
+    text: str, start: int = 0, end: int | None = None, *, now: datetime | None = None
+) -> re.Match[str] | None:
+    """Return the first real date(time) in text[start:end]; given ``now``, the first plausible."""
     for match in DATETIME_RE.finditer(text, start, len(text) if end is None else end):
-        if is_plausible(match):
+        if is_printed_time(match, now):
             return match
     return None
 
@@ -108,34 +112,34 @@ def epoch_to_text(value: str) -> str:
     return datetime.fromtimestamp(seconds, tz=CHINA_TZ).isoformat()
 
 
-def evidence_time(metas: dict[str, str], scripts: str) -> str | None:
+def evidence_time(metas: dict[str, str], scripts: str, now: datetime) -> str | None:
     """Return the publication time stated by <meta> tags or inline script data."""
     for key in TIME_META_KEYS:
         value = metas.get(key)
-        if value and first_datetime(value):
+        if value and first_datetime(value, now=now):
             return value.strip()
     for match in SCRIPT_TIME_RE.finditer(scripts):
         value = match["value"]
         text = epoch_to_text(value) if value.isdigit() else value
-        if first_datetime(text):
+        if first_datetime(text, now=now):
             return text
     return None
 
 
-def same_day(match: re.Match[str], text: str) -> bool:
+def same_day(match: re.Match[str], text: str, now: datetime) -> bool:
     """Tell whether `text` names the same calendar day as a date match."""
-    other = first_datetime(text)
+    other = first_datetime(text, now=now)
     if other is None:
         return False
     return all(int(match[key]) == int(other[key]) for key in ("y", "m", "d"))
 
 
-def labelled_time(index: TextIndex, body_span: tuple[int, int] | None) -> str | None:
+def labelled_time(index: TextIndex, body_span: tuple[int, int] | None, now: datetime) -> str | None:
     """Return the first labelled time ("发布日期：2019-03-06") outside the body."""
     for label in TIME_LABEL_RE.finditer(index.text):
         if body_span and body_span[0] <= label.start() < body_span[1]:
             continue
-        match = first_datetime(index.text, label.end(), label.end() + 40)
+        match = first_datetime(index.text, label.end(), label.end() + 40, now=now)
         if match is not None and match.start() == label.end():
             return match[0].strip()
     return None
@@ -147,32 +151,36 @@ def find_publish_time(
     body: HtmlElement | None,
     metas: dict[str, str],
     scripts: str,
+    now: datetime,
 ) -> str | None:
     """Return the raw publish time: printed after the headline, else stated in meta or script
-    data, else labelled elsewhere, else printed just before the headline, else a loose time."""
-    evidence = evidence_time(metas, scripts)
-    printed = first_datetime(index.text, *zone.span)
+    data, else labelled elsewhere, else printed just before the headline, else a loose time.
+
+    Only times plausible at ``now`` count."""
+    evidence = evidence_time(metas, scripts, now)
+    printed = first_datetime(index.text, *zone.span, now=now)
     if printed is not None:
-        if printed["H"] is None and evidence and same_day(printed, evidence):
+        if printed["H"] is None and evidence and same_day(printed, evidence, now):
             if not MIDNIGHT_RE.search(evidence):
                 return evidence
         return printed[0].strip()
     if evidence:
         return evidence
-    if labelled := labelled_time(index, index.span(body)):
+    if labelled := labelled_time(index, index.span(body), now):
         return labelled
     if zone.end:
         window_start = max(0, zone.headline_start - BEFORE_HEADLINE_CHARS)
-        if before := first_datetime(index.text, window_start, zone.headline_start):
+        if before := first_datetime(index.text, window_start, zone.headline_start, now=now):
             return before[0].strip()
     loose = LOOSE_TIME_RE.search(index.text, *zone.span)
     return loose[0].strip() if loose else None
 
 
 def clean_value(value: str | None) -> str | None:
-    """Cut a label's value at the next label, drop role marks and punctuation."""
-    value = NEXT_LABEL_RE.sub("", collapse(value))
-    value = VALUE_SUFFIX_RE.sub("", value).strip(VALUE_STRIP)
+    """Cut a label's value at the next label, drop role marks and punctuation; ``None`` when no
+    name is left (too short, a date, a number)."""
+    value = cut_at_label_word(collapse(value))
+    value = ROLE_MARK.sub("", value).strip(EDGE_PUNCT)
     if len(value) < 2 or first_datetime(value) or value.isdigit():
         return None
     return value
@@ -194,9 +202,9 @@ def hinted_elements(
     return found
 
 
-def name_after_time(index: TextIndex, zone: HeaderZone) -> str | None:
+def name_after_time(index: TextIndex, zone: HeaderZone, now: datetime) -> str | None:
     """Return a bare name printed right after the time in the same text node."""
-    printed = first_datetime(index.text, *zone.span)
+    printed = first_datetime(index.text, *zone.span, now=now)
     if printed is None:
         return None
     _, piece_end = index.piece_at(printed.start())
@@ -207,14 +215,14 @@ def name_after_time(index: TextIndex, zone: HeaderZone) -> str | None:
 def body_line_source(lines: list[str]) -> str | None:
     """Return the source named by a 来源 line at the end (or the very start) of the body."""
     for line in [*reversed(lines[-TRAILER_LINES:]), *lines[:LEADING_LINES]]:
-        match = SOURCE_TRAILER_RE.match(line)
+        match = SOURCE_LINE.match(line)
         if match and (value := clean_value(match["value"])):
             return value
     return None
 
 
 def find_publisher(
-    root: HtmlElement, index: TextIndex, zone: HeaderZone, body_lines: list[str]
+    root: HtmlElement, index: TextIndex, zone: HeaderZone, body_lines: list[str], now: datetime
 ) -> str | None:
     """Return the source: header label, source-classed element, bare name, or body line."""
     zone_text = index.text[zone.start : zone.end]
@@ -225,12 +233,12 @@ def find_publisher(
         text = collapse(element.text_content())
         if len(text) <= HINT_TEXT_MAX and (value := clean_value(text)):
             return value
-    return name_after_time(index, zone) or body_line_source(body_lines)
+    return name_after_time(index, zone, now) or body_line_source(body_lines)
 
 
-def split_names(value: str) -> list[str]:
-    """Split an author value into names."""
-    names = (clean_value(name) for name in AUTHOR_SPLIT_RE.split(value))
+def author_names(value: str) -> list[str]:
+    """Split an author value into clean names, each once, at most MAX_AUTHORS."""
+    names = (clean_value(name) for name in split_names(value))
     return [name for name in dict.fromkeys(names) if name][:MAX_AUTHORS]
 
 
@@ -238,10 +246,10 @@ def find_authors(root: HtmlElement, index: TextIndex, zone: HeaderZone) -> list[
     """Return the authors labelled (作者/记者) or author-classed in the header zone."""
     zone_text = index.text[zone.start : zone.end]
     for match in AUTHOR_RE.finditer(zone_text):
-        if names := split_names(NEXT_LABEL_RE.sub("", match["value"])):
+        if names := author_names(cut_at_label_word(match["value"])):
             return names
     for element in hinted_elements(root, index, zone, AUTHOR_HINT_RE):
         text = collapse(element.text_content())
-        if len(text) <= HINT_TEXT_MAX and (names := split_names(text)):
+        if len(text) <= HINT_TEXT_MAX and (names := author_names(text)):
             return names
     return []

@@ -14,18 +14,17 @@ from crawler.extract.patterns import (
     BINARY_CONTROL_SHARE,
     BINARY_SNIFF_CHARS,
     CONTROL_CHARS_RE,
-    HIDDEN_STYLE_RE,
-    HIDDEN_TEXT_LIMIT,
     INLINE_TAGS,
-    JUNK_TAGS,
     WHITESPACE_RE,
 )
+from crawler.vocabulary import JUNK_TAGS, is_hidden_junk
 
 logger = logging.getLogger(__name__)
 
 _SCRIPTS = etree.XPath("//script[not(@src)]/text()")
 _METAS = etree.XPath("//meta[@content]")
-_HIDDEN = etree.XPath("//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
+# The elements that may be hidden (the vocabulary's policy decides).
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden or @style]")
 
 
 def parse_html(text: str) -> HtmlElement | None:
@@ -61,15 +60,15 @@ def meta_values(root: HtmlElement) -> dict[str, str]:
 
 
 def remove_junk(root: HtmlElement) -> None:
-    """Drop scripts, styles, comments, form controls and small hidden elements in place."""
+    """Drop scripts, styles, comments, form controls and hidden junk in place.
+
+    A hidden element holding an article's worth of text stays (:func:`is_hidden_junk`).
+    """
     etree.strip_elements(
         root, etree.Comment, etree.ProcessingInstruction, *JUNK_TAGS, with_tail=False
     )
-    for element in cast("list[HtmlElement]", _HIDDEN(root)):
-        hidden = element.get("hidden") is not None or HIDDEN_STYLE_RE.search(
-            element.get("style", "")
-        )
-        if hidden and len(element.text_content()) <= HIDDEN_TEXT_LIMIT:
+    for element in cast("list[HtmlElement]", _MAYBE_HIDDEN(root)):
+        if is_hidden_junk(element):
             element.drop_tree()
 
 

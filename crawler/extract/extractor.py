@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from lxml import etree
@@ -46,13 +47,18 @@ def extract_article(
     *,
     url: str | None = None,
     headers: Mapping[str, str | bytes] | None = None,
+    now: datetime | None = None,
 ) -> ExtractedArticle:
-    """Extract an article's raw fields from an HTML page's bytes; never raises on bad input."""
+    """Extract an article's raw fields from an HTML page's bytes; never raises on bad input.
+
+    Printed times count when plausible at ``now`` (the fetch time; the clock when not given).
+    """
     text, encoding = decode_body(body or b"", headers)
     root = parse_html(text)
     if root is None:
         logger.debug("no HTML to extract from %s", url)
         return ExtractedArticle(encoding=encoding)
+    now = now or datetime.now(UTC)
     metas = meta_values(root)
     scripts = script_texts(root)
     remove_junk(root)
@@ -61,7 +67,7 @@ def extract_article(
     headline, title = find_headline(root, metas, index)
     article = find_body(root)
     zone = header_zone(index, headline, article)
-    publish_time = find_publish_time(index, zone, article, metas, scripts)
+    publish_time = find_publish_time(index, zone, article, metas, scripts, now)
     authors = find_authors(root, index, zone)
     body_html = None
     lines: list[str] = []
@@ -72,7 +78,7 @@ def extract_article(
     return ExtractedArticle(
         title=title,
         publish_time=publish_time,
-        publisher=find_publisher(root, index, zone, lines),
+        publisher=find_publisher(root, index, zone, lines, now),
         authors=authors,
         body_html=body_html if lines else None,
         encoding=encoding,

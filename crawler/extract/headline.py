@@ -10,7 +10,6 @@ from lxml import etree
 from crawler.extract.dom import class_and_id, collapse, squeeze
 from crawler.extract.patterns import (
     BYLINE_CHARS,
-    DATETIME_RE,
     HEADING_RANK,
     TITLE_HINT_RE,
     TITLE_MAX_CHARS,
@@ -19,6 +18,7 @@ from crawler.extract.patterns import (
     TITLE_MIN_OVERLAP,
     TITLE_SPLIT_RE,
 )
+from crawler.vocabulary import DATETIME_RE
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -1,30 +1,36 @@
-"""Tables and compiled patterns the generic extractor reads: labels, tags, noise markers.
+"""The generic extractor's own tuning: scores, limits, and patterns composed of the vocabulary.
 
-Every rule here is generic (Chinese news conventions, HTML semantics); nothing names a site.
+Words, labels, date patterns and the hidden/junk policy are Chinese news conventions shared with
+the normalisers: they live in :mod:`crawler.vocabulary`. Nothing here names a site.
 """
 
 from __future__ import annotations
 
 import re
 
-# ----------------------------------------------------------------------------- tags
-# Removed before anything is read: never visible article text.
-JUNK_TAGS = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "iframe",
-    "object",
-    "embed",
-    "svg",
-    "canvas",
-    "select",
-    "textarea",
-    "button",
-    "input",
-    "link",
+from crawler.vocabulary import (
+    AGO,
+    AUTHOR_LABEL,
+    CLOSE,
+    CLOSE_BRACKETS,
+    DAY_WORD_CLOCK,
+    JUST_NOW,
+    MONTH_DAY_CLOCK,
+    OPEN,
+    SOURCE_LABEL,
+    TIME_LABEL,
+    WRITER_MARK,
 )
+
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+
+
+def _anonymous(pattern: str) -> str:
+    """Return ``pattern`` without group names (alternatives of one pattern may not share one)."""
+    return _GROUP_NAME.sub("(?:", pattern)
+
+
+# ----------------------------------------------------------------------------- tags
 # Inline tags: their text belongs to the enclosing block's paragraph.
 INLINE_TAGS = frozenset(
     "a abbr b bdi bdo big cite code del dfn em font i img ins kbd label mark q s samp small span "
@@ -46,9 +52,6 @@ BINARY_CONTROL_SHARE = 0.01
 WHITESPACE_RE = re.compile(r"\s+")
 # Chinese and ASCII sentence punctuation: prose has many, menus and link lists have few.
 PUNCTUATION_RE = re.compile(r"[，。；：！？、“”‘’（）《》,.;:!?]")
-HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-# Longer hidden elements are kept: an article revealed by script is still the article.
-HIDDEN_TEXT_LIMIT = 200
 
 # ----------------------------------------------------------------------------- title
 TITLE_HINT_RE = re.compile(r"title|headline|biaoti", re.I)
@@ -63,14 +66,7 @@ TITLE_MIN_OVERLAP = 0.6
 BYLINE_CHARS = 200
 
 # ----------------------------------------------------------------------------- time
-DATETIME_RE = re.compile(
-    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)\s*日?"
-    r"(?:\s*T?\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?\s*秒?"
-    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?)?"
-)
-TIME_LABEL_RE = re.compile(
-    r"(?:发布|发表|发稿|更新|出版|录入|上传)?(?:时间|日期)\s*[:：]\s*(?=(?:19|20)\d{2})"
-)
+TIME_LABEL_RE = re.compile(TIME_LABEL + r"\s*[:：]\s*(?=(?:19|20)\d{2})")
 # <meta> names and properties carrying the publication time, most specific first.
 TIME_META_KEYS = (
     "article:published_time",
@@ -91,8 +87,9 @@ TIME_META_KEYS = (
 # Times printed without a year or relative to now ("09-23 07:48", "昨天 10:20", "3小时前"): read
 # only in the header zone, after every absolute statement failed.
 LOOSE_TIME_RE = re.compile(
-    r"(?<![\d-])\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?\s+\d{1,2}\s*[:：]\s*\d{2}(?![\d-])|"
-    r"(?:今天|昨天|前天)\s*\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*(?:秒|分钟|小时|天)前|刚刚"
+    _anonymous(rf"(?<![\d-]){MONTH_DAY_CLOCK}(?![\d-])|{DAY_WORD_CLOCK}|(?<!\d){AGO}|")
+    + "|".join(sorted(JUST_NOW, key=len, reverse=True)),
+    re.I,
 )
 # A midnight clock on a meta time is a placeholder for "date only".
 MIDNIGHT_RE = re.compile(r"[T ]00:00(?::00)?(?:\.0+)?(?:Z|[+-]\d{2}:?\d{2})?$")
@@ -111,21 +108,12 @@ HEADER_ZONE_CHARS = 400
 BEFORE_HEADLINE_CHARS = 200
 
 # ----------------------------------------------------------------------------- source, authors
-SOURCE_LABELS = r"(?:本文来源|文章来源|信息来源|新闻来源|稿件来源|内容来源|来源于|来源|稿源|出处)"
-# In the header a label may lack its colon ("来源 CSDN"); at the body's end it must have one.
-SOURCE_HEADER_RE = re.compile(SOURCE_LABELS + r"\s*[:：]?\s*(?P<value>[^\s|｜/]{2,40})")
-SOURCE_TRAILER_RE = re.compile(
-    r"^[（(【\[]?\s*" + SOURCE_LABELS + r"\s*[:：]\s*(?P<value>[^）)】\]]{2,40}?)\s*[）)】\]]?$"
-)
+# In the header a label may lack its colon ("来源 CSDN"); at the body's end it must have one
+# (:data:`crawler.vocabulary.SOURCE_LINE`).
+SOURCE_HEADER_RE = re.compile(SOURCE_LABEL + r"\s*[:：]?\s*(?P<value>[^\s|｜/]{2,40})")
 AUTHOR_RE = re.compile(
-    r"(?:作者|记者|撰文|执笔|文\s*/)\s*[:：/]?\s*"
+    rf"(?:{AUTHOR_LABEL}|{WRITER_MARK}\s*/)\s*[:：/]?\s*"
     r"(?P<value>[^\s|｜:：]{2,20}(?:[ \t]+[^\s|｜:：]{2,8}){0,3})"
-)
-# The next label ends a value ("来源：新华网 作者：张三").
-NEXT_LABEL_RE = re.compile(
-    r"(?:责任编辑|编辑|责编|作者|记者|时间|日期|发布|发表|浏览|阅读|点击|字号|分享|评论|举报|"
-    + SOURCE_LABELS
-    + r").*$"
 )
 SOURCE_HINT_RE = re.compile(r"(?<!re)source|laiyuan", re.I)
 AUTHOR_HINT_RE = re.compile(r"author|zuozhe|writer|byline", re.I)
@@ -133,12 +121,8 @@ HINT_TEXT_MAX = 20
 # An unlabelled name printed right after the time ("2019-09-05 11:10 游民星空[整理]").
 NAME_AFTER_TIME_RE = re.compile(
     r"^\s*(?P<value>[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9·]{1,15})\s*"
-    r"(?:[\[【（(][^\]】）)]{1,6}[\]】）)])?\s*$"
+    rf"(?:{OPEN}[^{re.escape(CLOSE_BRACKETS)}]{{1,6}}{CLOSE})?\s*$"
 )
-VALUE_STRIP = " \t\r\n:：,，.。;；|｜/\\-—_·•()（）[]【】<>《》\"'“”‘’"
-# Trailing role marks after a name ("游民星空[整理]", "新华社（原创）").
-VALUE_SUFFIX_RE = re.compile(r"\s*[\[【（(][^\]】）)]{0,6}[\]】）)]?\s*$")
-AUTHOR_SPLIT_RE = re.compile(r"[\s、,，/&＆;；]+")
 MAX_AUTHORS = 6
 
 # ----------------------------------------------------------------------------- body
@@ -147,13 +131,6 @@ NOISE_HINT_RE = re.compile(
     r"share|comment|recommend|related|relate[_-]|copyright|statement|disclaimer|qrcode|"
     r"advert|sponsor|toolbar|social|breadcrumb|pagination|(?:^|[_\-\s])(?:ad|ads|adv|tags?|hot)"
     r"(?:$|[_\-\s\d])",
-    re.I,
-)
-# Paragraph texts that are never article content.
-NOISE_TEXT_RE = re.compile(
-    r"^[（(]?\s*原标题\s*[:：]|^(?:免责声明|版权声明|特别声明|声明)\s*[:：]|"
-    r"^[（(]?\s*点击(?:查看|看)?(?:清晰)?大图\s*[)）]?$|^(?:版权所有|copyright|©)|"
-    r"^(?:分享到|扫一扫|扫码|长按(?:识别)?二维码|点击关注)",
     re.I,
 )
 NOISE_TEXT_MAX = 200

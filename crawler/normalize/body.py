@@ -1,16 +1,19 @@
 """Body stage: raw article HTML becomes sanitised ``body_html`` and plain ``body_text``.
 
-Two passes. lxml first removes what an allow-list cannot recognise (hidden elements, East Money
-promotions and K-line blocks, disclaimers), unwraps stock links, turns text-holding ``div``s into
-paragraphs and makes URLs absolute. nh3 (the Rust ammonia sanitiser) then enforces the allow-list of
-tags, attributes and URL schemes, so no script, handler or ``javascript:`` URL can survive.
+Two passes. lxml first removes what an allow-list cannot recognise (hidden elements, disclaimers,
+and what a source's :class:`BodyRules` name: its furniture, promotions, marked blocks), unwraps
+what those rules keep as text, turns text-holding ``div``s into paragraphs and makes URLs absolute.
+nh3 (the Rust ammonia sanitiser) then enforces the allow-list of tags, attributes and URL schemes,
+so no script, handler or ``javascript:`` URL can survive. This module knows no source: the stage
+chooses the rules (:mod:`crawler.sources.rules`).
 """
 
 from __future__ import annotations
 
 import html
 import re
-import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
@@ -19,6 +22,7 @@ import lxml.html
 import nh3
 
 from crawler.normalize.text import scrub
+from crawler.vocabulary import BODY_DROP_TAGS, DISCLAIMER_TEXT, DISCLAIMER_WORDS, is_hidden_junk
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -47,31 +51,27 @@ _SANITISER = nh3.Cleaner(
     strip_comments=True,
 )
 
-# Elements removed with everything inside them, by tag.
-_DROP_TAGS: frozenset[str] = frozenset({
-    "script", "style", "iframe", "frame", "form", "noscript", "object", "embed", "svg", "math",
-    "template", "button", "input", "select", "textarea", "link", "meta", "head", "title",
-    "audio", "video", "canvas", "noembed", "noframes",
-})  # fmt: skip
-# Inline styles compared in ASCII lower case without CSS white space ("DISPLAY: NONE" hides too).
-_STYLE_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, " \t\n\r")
-_HIDING_STYLES = ("display:none", "visibility:hidden")
-_CLASS_SEPARATOR = re.compile(r"[ \t\n\r]+")
-_STOCK_IMG_START = "EM_StockImg_Start"
-_STOCK_IMG_END = "EM_StockImg_End"
+# Tells, from an element's tag and attributes, whether a rule applies to it.
+ElementTest = Callable[[str, Mapping[str, str]], bool]
 
-# Short blocks that are East Money's promotions, wherever they stand.
-PROMOTION_TEXT = re.compile(r"在东方财富看资讯行情|选东方财富证券|东方财富.{0,12}开户")
-# Disclaimers and share hints: only as a block opening with them, among the body's first or
-# last blocks. News about AI labelling or investor warnings uses the same words in its text.
-DISCLAIMER_TEXT = re.compile(
-    r"^(?:郑重声明|免责声明|特别声明|风险提示)[:：]"
-    r"|^(?:本文|以上|本篇|文章)?(?:内容)?(?:由|系|为|来自).{0,12}(?:AI|人工智能|大模型)"
-    r"|^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议"
-    r"|^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角)"
-)
-# Words every disclaimer or share hint holds: a body without them needs no block-by-block look.
-_DISCLAIMER_WORDS = re.compile(r"声明|风险提示|AI|人工智能|大模型|投资建议|扫|二维码|分享到|右上角")
+
+@dataclass(frozen=True)
+class BodyRules:
+    """What a source adds to the generic cleaning of its bodies (none by default).
+
+    ``drop``: elements removed with their content (furniture, ad slots); ``unwrap``: elements
+    replaced by their content (links kept as text); ``promotion``: short blocks removed wherever
+    they stand; ``marked_blocks``: (start, end) texts of the comments around removed runs.
+    """
+
+    drop: ElementTest | None = None
+    unwrap: ElementTest | None = None
+    promotion: re.Pattern[str] | None = None
+    marked_blocks: tuple[tuple[str, str], ...] = ()
+
+
+NO_RULES = BodyRules()
+
 NOISE_MAX_CHARS = 200
 DISCLAIMER_BLOCKS_AT_START = 2
 DISCLAIMER_BLOCKS_AT_END = 3
@@ -148,63 +148,25 @@ def _append_content(target: HtmlElement, source: HtmlElement) -> None:
     source.getparent().remove(source)
 
 
-def _is_hidden(attributes: lxml.etree._Attrib) -> bool:
-    """Tell whether an element's attributes hide it from readers."""
-    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
-        return True
-    style = attributes.get("style")
-    if not style:
-        return False
-    folded = style.translate(_STYLE_FOLD)
-    return any(hiding in folded for hiding in _HIDING_STYLES)
-
-
-def _is_furniture(tag: str, attributes: lxml.etree._Attrib) -> bool:
-    """Tell whether an element is East Money furniture (sources.md §3): ad close buttons,
-    back-to-top links, ad slots, account-opening links, the empty quote placeholders after
-    stock names."""
-    css = attributes.get("class", "")
-    if tag == "img" and "em_handle_adv_close" in css:
-        return True
-    if tag == "a" and ("toplink" in css or "acttg.eastmoney.com" in attributes.get("href", "")):
-        return True
-    if tag == "span" and attributes.get("id", "").startswith(("quote_", "bkquote_")):
-        return True
-    return "ad_context3" in css and "ad_context3" in _CLASS_SEPARATOR.split(css)
-
-
-def _is_stock_link(tag: str, attributes: lxml.etree._Attrib) -> bool:
-    """Tell whether an element is a stock or topic link, kept as its text."""
-    css = attributes.get("class", "")
-    if "em_stock_key_common" in css:
-        return True
-    if tag != "a":
-        return False
-    return (
-        "keytip" in css
-        or "infokey" in css
-        or "quote.eastmoney.com/unify" in attributes.get("href", "")
-    )
-
-
-def _sort_out(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+def _sort_out(root: HtmlElement, rules: BodyRules) -> tuple[list[HtmlElement], list[HtmlElement]]:
     """Return the elements to remove and the elements to unwrap, in one walk of the tree.
 
     Only elements with attributes are looked at further.
     """
     dropped = []
     unwrapped = []
+    drop, unwrap = rules.drop, rules.unwrap
     for element in root.iter(lxml.etree.Element):
         tag = element.tag
-        if tag in _DROP_TAGS:
+        if tag in BODY_DROP_TAGS:
             dropped.append(element)
             continue
         attributes = element.attrib
         if not attributes:
             continue
-        if _is_hidden(attributes) or _is_furniture(tag, attributes):
+        if is_hidden_junk(element) or (drop is not None and drop(tag, attributes)):
             dropped.append(element)
-        elif _is_stock_link(tag, attributes):
+        elif unwrap is not None and unwrap(tag, attributes):
             unwrapped.append(element)
     return dropped, unwrapped
 
@@ -216,18 +178,25 @@ def _remove(element: HtmlElement) -> None:
         element.drop_tree()
 
 
-def _remove_stock_image_blocks(root: HtmlElement) -> None:
-    """Remove everything between ``<!-- EM_StockImg_Start -->`` and ``<!-- EM_StockImg_End -->``."""
+def _remove_marked_blocks(root: HtmlElement, markers: tuple[tuple[str, str], ...]) -> None:
+    """Remove the siblings between a comment holding a start marker and the next holding its end
+    marker (``<!-- EM_StockImg_Start -->`` … ``<!-- EM_StockImg_End -->``)."""
     for comment in list(root.iter(lxml.etree.Comment)):
-        if _STOCK_IMG_START not in (comment.text or ""):
-            continue
-        sibling = comment.getnext()
-        while sibling is not None:
-            following = sibling.getnext()
-            if isinstance(sibling, lxml.etree._Comment) and _STOCK_IMG_END in (sibling.text or ""):
-                break
-            _remove(sibling)
-            sibling = following
+        text = comment.text or ""
+        for start, end in markers:
+            if start in text:
+                _remove_siblings_until(comment, end)
+
+
+def _remove_siblings_until(comment: lxml.etree._Comment, end: str) -> None:
+    """Remove the siblings after ``comment`` up to a comment holding ``end`` (or the last)."""
+    sibling = comment.getnext()
+    while sibling is not None:
+        following = sibling.getnext()
+        if isinstance(sibling, lxml.etree._Comment) and end in (sibling.text or ""):
+            return
+        _remove(sibling)
+        sibling = following
 
 
 def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
@@ -239,11 +208,12 @@ def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
     ]
 
 
-def _remove_noise_blocks(root: HtmlElement) -> None:
+def _remove_noise_blocks(root: HtmlElement, promotion_text: re.Pattern[str] | None) -> None:
     """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
     whole = root.text_content()
-    promotion = PROMOTION_TEXT.search(whole) is not None
-    if not promotion and not _DISCLAIMER_WORDS.search(whole):
+    # The promotion pattern, when a promotion stands somewhere in the body.
+    promotion = promotion_text if promotion_text and promotion_text.search(whole) else None
+    if promotion is None and not DISCLAIMER_WORDS.search(whole):
         return
     blocks = _leaf_blocks(root)
     edges = {
@@ -255,7 +225,9 @@ def _remove_noise_blocks(root: HtmlElement) -> None:
         text = block.text_content().strip(_INDENT)
         if len(text) > NOISE_MAX_CHARS:
             continue
-        if PROMOTION_TEXT.search(text) or (block in edges and DISCLAIMER_TEXT.search(text)):
+        if (promotion and promotion.search(text)) or (
+            block in edges and DISCLAIMER_TEXT.search(text)
+        ):
             _remove(block)
 
 
@@ -362,8 +334,13 @@ def _tidy_elements(root: HtmlElement, base_url: str | None) -> None:
                 element.text = text.lstrip(_INDENT)
 
 
-def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
-    """Return the article body as sanitised HTML ("" when nothing is left)."""
+def sanitize_body(
+    raw_html: str | None, base_url: str | None = None, rules: BodyRules = NO_RULES
+) -> str:
+    """Return the article body as sanitised HTML ("" when nothing is left).
+
+    ``rules`` are the source's additions to the generic cleaning (:class:`BodyRules`).
+    """
     if not raw_html or not raw_html.strip():
         return ""
     raw_html = _RAW_TEXT_TAG.sub(r"<\1pre", _CONTROL_REFERENCE.sub(_keep_storable, scrub(raw_html)))
@@ -371,15 +348,16 @@ def sanitize_body(raw_html: str | None, base_url: str | None = None) -> str:
         root = _parse_fragment(raw_html)
     except (lxml.etree.ParserError, ValueError):
         return ""
-    _remove_stock_image_blocks(root)
-    dropped, unwrapped = _sort_out(root)
+    if rules.marked_blocks:
+        _remove_marked_blocks(root, rules.marked_blocks)
+    dropped, unwrapped = _sort_out(root, rules)
     for element in dropped:
         _remove(element)
     for element in unwrapped:
         element.drop_tag()
     _normalise_blocks(root)
     _wrap_all_loose_content(root)
-    _remove_noise_blocks(root)
+    _remove_noise_blocks(root, rules.promotion)
     _tidy_elements(root, base_url)
     inner = (root.text or "") + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in root

@@ -10,12 +10,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pypinyin import lazy_pinyin
 
 from crawler.normalize.text import clean_inline_text
+from crawler.vocabulary import (
+    AUTHOR_LINE,
+    BYLINE_BOX,
+    EDITOR_LINE,
+    SOURCE_LINE,
+    clean_label_value,
+    split_names,
+)
 
-# Names a publisher goes by → the one it is stored under.
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Names a publisher goes by → the one it is stored under. A source's names for itself are its
+# own (``crawler/sources/<site>/cleaning.py``); the stage adds them (``crawler.sources.rules``).
 PUBLISHER_ALIASES: dict[str, str] = {
     "中国市场监管报": "中国市场监管新闻网",
     "市场监管新闻网": "中国市场监管新闻网",
@@ -28,33 +41,8 @@ PUBLISHER_ALIASES: dict[str, str] = {
     "人民网-人民日报": "人民日报",
     "新华社客户端": "新华社",
     "央视新闻": "央视新闻客户端",
-    "东方财富": "东方财富网",
-    "东方财富研究中心": "东方财富网",
 }
-# The aggregator a ``via`` key stands for: when it is also the publisher, ``via`` is dropped.
-AGGREGATOR_NAMES: dict[str, str] = {"eastmoney": "东方财富网"}
 
-_SOURCE_LABEL = r"(?:文章|本文|信息|新闻|内容|稿件)?(?:来源|稿源|出处)(?:于)?"
-_EDITOR_LABEL = r"(?:责任编辑|责编|编辑|校对)"
-_AUTHOR_LABEL = r"(?:作者|撰文|文|本报记者|记者|通讯员)"
-_LEADING_LABEL = re.compile(rf"^\s*(?:{_SOURCE_LABEL}|{_EDITOR_LABEL}|{_AUTHOR_LABEL})\s*[:：]?\s*")
-# Where a label-led value ends: the next label, or a separator.
-_NEXT_LABEL = re.compile(
-    rf"\s*(?:{_SOURCE_LABEL}|{_EDITOR_LABEL}|作者|记者|时间|发布时间|日期|浏览|点击|阅读)\s*[:：]"
-    r"|\s{2,}|\s*[|｜]\s*"
-)
-_EDGE_PUNCT = " \t:：,，.。;；|｜/\\-—_·•()（）[]【】<>《》\"'“”‘’"
-
-SOURCE_LINE = re.compile(rf"^[（(]?\s*{_SOURCE_LABEL}\s*[:：]\s*(?P<value>.{{1,40}}?)\s*[）)]?$")
-EDITOR_LINE = re.compile(rf"^[（(]?\s*{_EDITOR_LABEL}\s*[:：]\s*(?P<value>.{{1,30}}?)\s*[）)]?$")
-_PERSON = r"[\u4e00-\u9fff·A-Za-z]{2,6}"
-# ``□作者`` lines, or a label, a separator and short names (``记者 张三 李四``, ``作者：梓隆``).
-AUTHOR_LINE = re.compile(
-    rf"^(?:□\s*(?P<boxed>.{{1,40}})"
-    rf"|[（(]?\s*{_AUTHOR_LABEL}\s*[:：\s]\s*(?P<value>{_PERSON}(?:[\s、,，]+{_PERSON}){{0,5}})"
-    r"\s*[）)]?)$"
-)
-_NAME_SEPARATORS = re.compile(r"[\s、,，;；/]+")
 # How many paragraphs at each end of the body may be credit lines.
 CREDIT_LINES_AT_END = 4
 CREDIT_LINES_AT_START = 1
@@ -75,19 +63,20 @@ def clean_name(raw: str | None) -> str | None:
     """Return a person or media name without labels, brackets or trailing clauses."""
     if not raw:
         return None
-    text = clean_inline_text(raw).strip(_EDGE_PUNCT)
-    text = _LEADING_LABEL.sub("", text, count=1)
-    text = _NEXT_LABEL.split(text, maxsplit=1)[0]
-    text = text.strip(_EDGE_PUNCT).lstrip("□").strip(_EDGE_PUNCT)
-    return text or None
+    return clean_label_value(clean_inline_text(raw)) or None
 
 
-def normalize_publisher(raw: str | None) -> str | None:
-    """Return the publisher's canonical name (``来源：中国市场监管报`` → ``中国市场监管新闻网``)."""
+def normalize_publisher(
+    raw: str | None, aliases: Mapping[str, str] = PUBLISHER_ALIASES
+) -> str | None:
+    """Return the publisher's canonical name (``来源：中国市场监管报`` → ``中国市场监管新闻网``).
+
+    ``aliases`` maps the names a publisher goes by to the one it is stored under.
+    """
     name = clean_name(raw)
     if name is None:
         return None
-    return PUBLISHER_ALIASES.get(name, name)
+    return aliases.get(name, name)
 
 
 def split_authors(raw: str | None) -> list[str]:
@@ -95,9 +84,9 @@ def split_authors(raw: str | None) -> list[str]:
     text = clean_name(raw)
     if text is None:
         return []
-    if raw is not None and raw.strip().startswith("□"):
+    if raw is not None and raw.strip().startswith(BYLINE_BOX):
         return [text]
-    return [name for name in _NAME_SEPARATORS.split(text) if name]
+    return split_names(text)
 
 
 def merge_authors(names: list[str]) -> list[str]:
@@ -122,10 +111,10 @@ def publisher_slug(publisher: str | None) -> str | None:
     return slug or None
 
 
-def _credit(text: str, credits: Credits) -> bool:
+def _credit(text: str, credits: Credits, aliases: Mapping[str, str]) -> bool:
     """Record ``text`` in ``credits`` when it is a whole credit line; tell whether it was."""
     if match := SOURCE_LINE.match(text):
-        credits.publisher = credits.publisher or normalize_publisher(match["value"])
+        credits.publisher = credits.publisher or normalize_publisher(match["value"], aliases)
         return True
     if match := EDITOR_LINE.match(text):
         credits.editor = credits.editor or clean_name(match["value"])
@@ -138,12 +127,12 @@ def _credit(text: str, credits: Credits) -> bool:
     return False
 
 
-def _is_credit(paragraph: str, credits: Credits) -> bool:
+def _is_credit(paragraph: str, credits: Credits, aliases: Mapping[str, str]) -> bool:
     """Record a ``<p>…</p>`` that is a credit line in ``credits``; tell whether it was one."""
     if "<img" in paragraph:
         return False
     text = clean_inline_text(paragraph)
-    return bool(text) and _credit(text, credits)
+    return bool(text) and _credit(text, credits, aliases)
 
 
 def _last_paragraph(body_html: str) -> tuple[str, str] | None:
@@ -166,22 +155,25 @@ def _first_paragraph(body_html: str) -> tuple[str, str] | None:
     return (body_html[:end], body_html[end:].lstrip()) if end >= len(_CLOSE) else None
 
 
-def extract_credits(body_html: str) -> tuple[str, Credits]:
+def extract_credits(
+    body_html: str, aliases: Mapping[str, str] = PUBLISHER_ALIASES
+) -> tuple[str, Credits]:
     """Split credit lines off sanitised body HTML; return the remaining HTML and the credits.
 
     Only the unbroken run of credit paragraphs that ends the body counts (a chart's
     ``来源：国家统计局`` between two paragraphs is the chart's), and a credit line opening it.
+    A publisher named there is looked up in ``aliases``.
     """
     credits = Credits()
     remaining = body_html.strip()
     for _ in range(CREDIT_LINES_AT_END):
         last = _last_paragraph(remaining)
-        if last is None or not _is_credit(last[1], credits):
+        if last is None or not _is_credit(last[1], credits, aliases):
             break
         remaining = last[0]
     for _ in range(CREDIT_LINES_AT_START):
         first = _first_paragraph(remaining)
-        if first is None or not _is_credit(first[0], credits):
+        if first is None or not _is_credit(first[0], credits, aliases):
             break
         remaining = first[1]
     if remaining == body_html.strip():

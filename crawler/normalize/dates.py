@@ -11,10 +11,22 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+
+from crawler.vocabulary import (
+    AGO,
+    AGO_UNITS,
+    CHINA_TZ,
+    DATETIME_RE,
+    DAY_OFFSETS,
+    DAY_WORD_CLOCK,
+    JUST_NOW,
+    MAX_FUTURE_HOURS,
+    MONTH_DAY_CLOCK,
+    is_plausible,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,7 +34,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
+__all__ = [
+    "CHINA_TZ",
+    "MAX_OFFSET",
+    "PublishTime",
+    "datetime_from_match",
+    "format_offset",
+    "in_source_zone",
+    "is_plausible",
+    "parse_publish_time",
+]
 
 
 @dataclass(frozen=True)
@@ -33,33 +54,10 @@ class PublishTime:
     offset: str
 
 
-_DATETIME_RE = re.compile(
-    r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(?:星期|周)[一二三四五六日天])?"
-    r"(?:(?:\s*|T)(上午|下午)?\s*(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?"
-    r"(?:\s*([AP])\.?M\b\.?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2}|GMT[+-]\d{1,2}|UTC[+-]\d{1,2})?",
-    re.IGNORECASE,
-)
-_NO_YEAR_RE = re.compile(
-    r"^(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?$"
-)
-_DAY_WORD_RE = re.compile(r"^(今天|昨天|前天)\s*(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?$")
-_AGO_RE = re.compile(r"^(\d+|半)\s*(秒|分钟|分|小时|个小时|天|日|周|星期)\s*前$")
+_NO_YEAR_RE = re.compile(rf"^{MONTH_DAY_CLOCK}$")
+_DAY_WORD_RE = re.compile(rf"^{DAY_WORD_CLOCK}$")
+_AGO_RE = re.compile(rf"^{AGO}$")
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?(?:\.\d+)?$")
-_JUST_NOW = frozenset({"刚刚", "刚才", "just now"})
-_DAY_OFFSETS = {"今天": 0, "昨天": 1, "前天": 2}
-_AGO_UNITS = {
-    "秒": timedelta(seconds=1),
-    "分钟": timedelta(minutes=1),
-    "分": timedelta(minutes=1),
-    "小时": timedelta(hours=1),
-    "个小时": timedelta(hours=1),
-    "天": timedelta(days=1),
-    "日": timedelta(days=1),
-    "周": timedelta(weeks=1),
-    "星期": timedelta(weeks=1),
-}
 _DIGIT_RE = re.compile(r"\d")
 _RFC2822_RE = re.compile(
     r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{4})\s+\d{1,2}:\d{2}"
@@ -115,22 +113,20 @@ def _localise(moment: datetime, zone: tzinfo) -> datetime:
     return moment.replace(tzinfo=zone)
 
 
-def _parse_absolute(text: str, zone: tzinfo) -> datetime | None:
-    """Read ``2022-05-20 09:51:48 +0800``, ``2022年05月20日 09:51``, ``2022/5/20`` and kin."""
-    match = _DATETIME_RE.search(text)
-    if match is None:
-        return None
-    year, month, day, meridiem, hour, minute, second, english, zone_text = match.groups()
+def datetime_from_match(match: re.Match[str], zone: tzinfo) -> datetime | None:
+    """Return the time a :data:`~crawler.vocabulary.DATETIME_RE` match prints, in its own zone
+    or else in ``zone``; ``None`` when it names no real calendar day and clock time."""
+    hour = _to_hour24(int(match["H"] or 0), match["meridiem"] or match["ampm"])
     try:
         moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            _to_hour24(int(hour or 0), meridiem or english),
-            int(minute or 0),
-            int(second or 0),
+            int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            hour,
+            int(match["M"] or 0),
+            int(match["S"] or 0),
         )
-        return _localise(moment, _fixed_zone(zone_text) if zone_text else zone)
+        return _localise(moment, _fixed_zone(match["zone"]) if match["zone"] else zone)
     except ValueError:
         return None
 
@@ -145,7 +141,9 @@ def _parse_without_year(
     match = _NO_YEAR_RE.match(text)
     if match is None:
         return None
-    month, day, hour, minute, second = (int(g or 0) for g in match.groups())
+    month, day, hour, minute, second = (
+        int(match[name] or 0) for name in ("month", "day", "hour", "minute", "second")
+    )
     local_now = now.astimezone(zone)
     for year in range(local_now.year + 1, local_now.year - 4, -1):  # 29 February: leap years
         try:
@@ -159,12 +157,12 @@ def _parse_without_year(
 
 def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
     """Read ``刚刚``, ``今天 16:25``, ``昨天 10:00``, ``3小时前`` against ``now``."""
-    if text.lower() in _JUST_NOW:
+    if text.lower() in JUST_NOW:
         return now.astimezone(zone)
     match = _DAY_WORD_RE.match(text)
     if match is not None:
-        word, hour, minute, second = match.groups()
-        day = now.astimezone(zone).date() - timedelta(days=_DAY_OFFSETS[word])
+        word, hour, minute, second = match.group("word", "hour", "minute", "second")
+        day = now.astimezone(zone).date() - timedelta(days=DAY_OFFSETS[word])
         try:
             clock = time(int(hour), int(minute), int(second or 0))
         except ValueError:
@@ -172,10 +170,10 @@ def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
         return datetime.combine(day, clock, tzinfo=zone)
     match = _AGO_RE.match(text)
     if match is not None:
-        amount, unit = match.groups()
+        amount, unit = match.group("amount", "unit")
         count = 0.5 if amount == "半" else int(amount)
         try:
-            return (now - count * _AGO_UNITS[unit]).astimezone(zone)
+            return (now - count * AGO_UNITS[unit]).astimezone(zone)
         except OverflowError:
             return None
     return None
@@ -226,7 +224,7 @@ def parse_publish_time(
     *,
     now: datetime,
     zone: tzinfo = CHINA_TZ,
-    max_future: timedelta = timedelta(hours=24),
+    max_future: timedelta = timedelta(hours=MAX_FUTURE_HOURS),
     fallback: Callable[[str, datetime, tzinfo], datetime | None] | None = _parse_with_dateparser,
 ) -> PublishTime | None:
     """Parse a printed publish time; ``None`` when it cannot be read.
@@ -239,9 +237,9 @@ def parse_publish_time(
     if not text:
         return None
     moment = _parse_epoch(text, zone) or _parse_rfc2822(text)
-    if moment is None and _DATETIME_RE.search(text):
+    if moment is None and (printed := DATETIME_RE.search(text)):
         # An absolute date was printed: trust it or refuse it, never reinterpret it.
-        moment = _parse_absolute(text, zone)
+        moment = datetime_from_match(printed, zone)
         if moment is None:
             return None
     if moment is None:
@@ -258,9 +256,3 @@ def parse_publish_time(
         return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
     except OverflowError:  # 0001-01-01 in a zone east of UTC
         return None
-
-
-def is_plausible(at: datetime, now: datetime, *, max_future: timedelta, min_year: int) -> bool:
-    """Tell whether a publish time lies between 1 January ``min_year`` and ``now + max_future``."""
-    earliest = datetime.combine(date(min_year, 1, 1), time(), tzinfo=UTC)
-    return earliest <= at <= now + max_future

@@ -1,8 +1,9 @@
 """Listings of configured sources read raw: HTML link lists, RSS and Atom feeds, news sitemaps.
 
-Each reader returns a :class:`Listing`: the article links found (with what the listing says of
-them: title, time as printed, summary), the next page to walk, the child sitemaps of a sitemap
-index, and the entries skipped with a reason. Nothing here fetches or normalises.
+Each reader returns a :class:`~crawler.sources.listing.Listing`: the article links found (with what
+the listing says of them: title, time as printed, summary), the next page to walk, the child
+sitemaps of a sitemap index, and the entries skipped with a reason. Nothing here fetches or
+normalises.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +19,7 @@ from parsel import Selector
 from w3lib.html import get_base_url
 
 from crawler.sources.config import select
+from crawler.sources.listing import Listing, ListingEntry
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,27 +42,6 @@ _MAX_XML_BYTES = 50_000_000
 _XML_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, recover=True, remove_comments=True, huge_tree=False
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ListingEntry:
-    """One article link and what the listing says of it, as printed."""
-
-    url: str
-    title: str | None = None
-    published_text: str | None = None
-    summary: str | None = None
-
-
-@dataclass(slots=True)
-class Listing:
-    """A listing read: article entries, where to go next, and what was skipped (reason, detail)."""
-
-    kind: str
-    entries: list[ListingEntry] = field(default_factory=list)
-    next_url: str | None = None
-    sitemaps: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def detect_kind(body: bytes) -> str:

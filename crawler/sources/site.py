@@ -16,6 +16,7 @@ from parsel import Selector
 from crawler.extract import decode_body, extract_article
 from crawler.items import Article
 from crawler.sources.config import select
+from crawler.sources.listing import Precedence, Side
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,6 +24,17 @@ if TYPE_CHECKING:
     from crawler.sources.config import Source
 
 logger = logging.getLogger(__name__)
+
+#: How a listing entry and its page merge: what the page prints wins, the listing (a link's text,
+#: a feed item) stands in. The URL is the listing's: a configured site's article id is its URL's,
+#: and storage was asked about the listed one, not where a redirect leads.
+PRECEDENCE = Precedence(
+    url=Side.LISTING,
+    title=Side.PAGE,
+    published_text=Side.PAGE,
+    publisher=Side.PAGE,
+    summary=Side.LISTING,
+)
 
 
 def page_headers(

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler.sources.eastmoney import FEEDS, NEWS_COLUMNS, ListingParser, column_api_url
-from crawler.spiders.eastmoney_common import EastMoneySpider, positive_int
+from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider, positive_int
+from crawler.spiders.walk import stop_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from crawler.items import Article
-    from crawler.sources.eastmoney import FeedEntry
+    from crawler.sources.listing import ListingEntry
 
 DEFAULT_PAGES = 5
 DEFAULT_PAGE_SIZE = 50
@@ -90,25 +91,24 @@ class EastMoneyColumnSpider(EastMoneySpider):
         @cb_kwargs {"column": 345, "page_index": 1}
         @returns requests 1 1
         """
-        page = self.read(response, self.parser.parse)
-        if page is None:
+        listing = self.read_listing(response, self.parser)
+        if listing is None:
             return
-        triage = self.triage(page, response)
+        triage = self.triage(SCOPE, listing, response.url)
         feed = f"column:{column}"
         for entry in triage.new:
             yield self.request(entry.url, self.parse_article, "article", entry=entry, feed=feed)
-        reason = self.walk_ends(page, triage)
-        if reason is None and page_index * self.page_size >= (page.total or 0):
-            reason = "last_page"
-        if reason is None and page_index >= self.pages:
-            reason = "max_pages"
+        last = page_index * self.page_size >= (listing.total or 0)
+        reason = stop_reason(listing, triage, "last_page" if last else None, page_index, self.pages)
         if reason is None:
             yield self.listing(column, page_index + 1)
         else:
-            self.stop(reason, response.url)
+            self.stop(SCOPE, reason, response.url)
 
-    def parse_article(self, response: Response, entry: FeedEntry, feed: str) -> Iterator[Article]:
+    def parse_article(
+        self, response: Response, entry: ListingEntry, feed: str
+    ) -> Iterator[Article]:
         """Read an article page into an article."""
         page = self.read_page(response)
         if page is not None:
-            yield self.article(entry, feed, response.url, page)
+            yield self.article(SCOPE, entry, page, feed)

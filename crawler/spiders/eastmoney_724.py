@@ -20,7 +20,8 @@ from crawler.sources.eastmoney import (
     flash_article,
     flash_needs_page,
 )
-from crawler.spiders.eastmoney_common import EastMoneySpider
+from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider
+from crawler.spiders.walk import stop_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
     from crawler.items import Article
-    from crawler.sources.eastmoney import FeedEntry
+    from crawler.sources.listing import ListingEntry
 
 FEED = "724"
 DEFAULT_PAGES = 10
@@ -94,7 +95,7 @@ class EastMoneyFlashSpider(EastMoneySpider):
             url, self.parse_listing, "724", sort_end=sort_end, page_number=page_number
         )
 
-    def wants_page(self, entry: FeedEntry) -> bool:
+    def wants_page(self, entry: ListingEntry) -> bool:
         """Tell whether a flash's article page is worth a request."""
         if self.fetch_pages == "auto":
             return flash_needs_page(entry)
@@ -111,38 +112,35 @@ class EastMoneyFlashSpider(EastMoneySpider):
         @returns requests 1 1
         @scrapes title published_text body_html url source native_id feed fetched_at
         """
-        page = self.read(response, self.parser.parse)
-        if page is None:
+        listing = self.read_listing(response, self.parser)
+        if listing is None:
             return
-        triage = self.triage(page, response)
+        triage = self.triage(SCOPE, listing, response.url)
         for entry in triage.new:
             if self.wants_page(entry):
                 request = self.request(entry.url, self.parse_flash_page, "724", entry=entry)
                 yield request.replace(errback=self.flash_page_failed)
             else:
-                yield self.article(entry, FEED, entry.url, flash_article(entry))
-        cursor = page.cursor
-        reason = self.walk_ends(page, triage)
-        if reason is None and not cursor_moves_back(cursor, sort_end):
-            reason = "cursor"
-        if reason is None and page_number >= self.pages:
-            reason = "max_pages"
+                yield self.article(SCOPE, entry, flash_article(entry), FEED)
+        cursor = listing.cursor
+        end = None if cursor_moves_back(cursor, sort_end) else "cursor"
+        reason = stop_reason(listing, triage, end, page_number, self.pages)
         if reason is None:
             yield self.listing(cursor or "", page_number + 1)
         else:
-            self.stop(reason, response.url)
+            self.stop(SCOPE, reason, response.url)
 
-    def parse_flash_page(self, response: Response, entry: FeedEntry) -> Iterator[Article]:
+    def parse_flash_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
         """Read a flash's page; when it is bad, the list item still makes the article."""
         page = self.read_page(response)
         if page is None:
-            self.count("flash/page_fallback", response.url)
+            self.count(SCOPE, "flash/page_fallback", response.url)
             page = flash_article(entry)
-        yield self.article(entry, FEED, entry.url, page)
+        yield self.article(SCOPE, entry, page, FEED)
 
     def flash_page_failed(self, failure: Failure) -> Iterator[Article]:
         """Count a flash page that could not be fetched; the list item makes the article."""
         self.failed(failure)
         entry = failure.request.cb_kwargs["entry"]  # type: ignore[attr-defined]
-        self.count("flash/page_fallback", entry.url)
-        yield self.article(entry, FEED, entry.url, flash_article(entry))
+        self.count(SCOPE, "flash/page_fallback", entry.url)
+        yield self.article(SCOPE, entry, flash_article(entry), FEED)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.items import Article
 from crawler.sources.eastmoney import FEEDS, ListingParser, info_code, news_text_body
-from crawler.spiders.eastmoney_common import EastMoneySpider
+from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from crawler.sources.eastmoney import FeedEntry
+    from crawler.sources.listing import ListingEntry
 
 DEFAULT_MARKET_TYPES = "37,38,39"
 
@@ -63,16 +63,17 @@ class FinewsSpider(EastMoneySpider):
         @cb_kwargs {"feed": "rolling"}
         @returns requests 1 1
         """
-        page = self.read(response, self.parsers[feed].parse)
-        if page is None:
+        listing = self.read_listing(response, self.parsers[feed])
+        if listing is None:
             return
         body_url = self.endpoint("NEWS_FINEWS_BODY_URL")
-        for entry in self.triage(page, response).new:
+        for entry in self.triage(SCOPE, listing, response.url).new:
+            assert entry.native_id is not None  # every East Money entry has its code
             url = body_url.format(info_code=info_code(entry.native_id))
             yield self.request(url, self.parse_body, "article", entry=entry, feed=feed)
 
-    def parse_body(self, response: Response, entry: FeedEntry, feed: str) -> Iterator[Article]:
+    def parse_body(self, response: Response, entry: ListingEntry, feed: str) -> Iterator[Article]:
         """Make the article of a record and its ``GetNewsText`` body."""
         body = self.read(response, news_text_body)
         if body is not None:
-            yield self.article(entry, feed, entry.url, Article(body_html=body))
+            yield self.article(SCOPE, entry, Article(body_html=body), feed)

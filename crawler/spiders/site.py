@@ -15,43 +15,39 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Self
-from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.extract import decode_body
-from crawler.incremental import KnownArticles
-from crawler.normalize.identity import article_id, canonicalize
 from crawler.sources.config import SourcesError, load_sources, sources_file
-from crawler.sources.feeds import ListingEntry, detect_kind, read_listing
-from crawler.sources.site import page_headers, read_article_page
+from crawler.sources.feeds import detect_kind, read_listing
+from crawler.sources.site import PRECEDENCE, page_headers, read_article_page
+from crawler.spiders.walk import ListingSpider, Scope, stop_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from twisted.python.failure import Failure
 
     from crawler.items import Article
     from crawler.sources.config import Source
-    from crawler.sources.feeds import Listing
+    from crawler.sources.listing import ListingEntry
 
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "news/site"
 
 
-class SiteSpider(scrapy.Spider):
+class SiteSpider(ListingSpider):
     """Crawl configured sources: their listings, then each article storage does not have yet."""
 
     name = "site"
     sources: dict[str, Source]
+    scopes: dict[str, Scope]
     day: date
-    known: KnownArticles
 
     def __init__(
         self, *args: Any, source: str | None = None, date: str | None = None, **kwargs: Any
@@ -59,28 +55,26 @@ class SiteSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.source_arg = source
         self.date_arg = date
-        self.requested: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.sources = choose_sources(crawler, spider.source_arg)
-        zone = ZoneInfo(crawler.settings.get("NEWS_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-        spider.day = crawl_day(spider.date_arg, datetime.now(zone).date())
+        spider.scopes = {name: site_scope(source) for name, source in spider.sources.items()}
+        spider.day = crawl_day(spider.date_arg, datetime.now(spider.zone).date())
         slots = download_slots(spider.sources.values(), crawler.settings.getdict("DOWNLOAD_SLOTS"))
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
-        spider.known = KnownArticles.from_crawler(crawler)
         return spider
-
-    def closed(self, reason: str) -> None:
-        """Release the storage lookup."""
-        self.known.close()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.sources.values():
             for start in source.start_urls:
                 issue = self.day.isoformat() if start.dated else None
                 yield self.listing(source, start.expand(self.day), start.kind, 1, issue)
+
+    def scope_of(self, request: scrapy.Request) -> Scope:
+        """Return the scope of the source a request was made for."""
+        return self.scopes[request.meta["news_source"]]
 
     def request(
         self, source: Source, url: str, callback: Callable[..., Any], **cb_kwargs: Any
@@ -103,110 +97,65 @@ class SiteSpider(scrapy.Spider):
     def parse_listing(
         self, response: Response, source: str, kind: str, page: int, issue: str | None
     ) -> Iterator[scrapy.Request]:
-        """Request the listing's new articles, its child sitemaps, then its next page.
-
-        Entries of a dated listing (an e-paper issue) take the issue's date as their time.
-        """
-        config = self.sources[source]
+        """Request the listing's new articles, its child sitemaps, then its next page."""
+        config, scope = self.sources[source], self.scopes[source]
         if kind == "auto":
             kind = detect_kind(response.body)
         text = ""
         if kind == "html":
             text, _ = decode_body(response.body, page_headers(response.headers, config))
         listing = read_listing(kind, response.body, text, response.url, config)
-        self.count(config, f"listing/{listing.kind}", response.url)
-        for skip, detail in listing.skipped:
-            self.count(config, f"skipped/{skip}", response.url, detail)
+        self.count(scope, f"listing/{listing.kind}", response.url)
         for child in listing.sitemaps:
             yield self.listing(config, child, "sitemap", 1, issue)
-        new, anything_new = self.triage(config, listing)
-        for entry in new:
-            if issue and not entry.published_text:
-                entry = replace(entry, published_text=issue)
+        triage = self.triage(scope, listing, response.url)
+        for entry in triage.new:
+            entry = implied(entry, config, issue)
             yield self.request(
                 config, entry.url, self.parse_article, entry=entry, feed=listing.kind
             )
-        reason = self.stop_reason(config, listing, anything_new, page)
-        if reason:
-            self.count(config, f"stop/{reason}", response.url, level=logging.INFO)
+        end = None if listing.next_url else "last_page"
+        reason = stop_reason(listing, triage, end, page, config.max_pages)
+        if reason is not None:
+            self.stop(scope, reason, response.url)
         elif listing.next_url:
             yield self.listing(config, listing.next_url, kind, page + 1, issue)
-
-    def triage(self, source: Source, listing: Listing) -> tuple[list[ListingEntry], bool]:
-        """Return the entries to request and whether storage lacks any (asked once per page).
-
-        An entry this run already requested is not requested again, but still counts as new:
-        the walk goes on while storage lacks something.
-        """
-        ids = [article_id(source.name, None, canonicalize(e.url)) for e in listing.entries]
-        unknown = self.known.unknown([i for i in ids if i])
-        new: list[ListingEntry] = []
-        anything_new = False
-        for entry, identity in zip(listing.entries, ids, strict=True):
-            if identity not in unknown:
-                self.count(source, "skipped/known", entry.url)
-                continue
-            anything_new = True
-            if entry.url in self.requested:
-                self.count(source, "skipped/duplicate", entry.url)
-                continue
-            self.requested.add(entry.url)
-            new.append(entry)
-        return new, anything_new
-
-    @staticmethod
-    def stop_reason(source: Source, listing: Listing, anything_new: bool, page: int) -> str | None:
-        """Return why a listing walk ends here, or ``None`` to follow its next page."""
-        if not listing.entries and not listing.sitemaps:
-            return "empty"
-        if listing.entries and not anything_new:
-            return "nothing_new"
-        if not listing.next_url:
-            return "last_page"
-        if page >= source.max_pages:
-            return "max_pages"
-        return None
 
     def parse_article(
         self, response: Response, source: str, entry: ListingEntry, feed: str
     ) -> Iterator[Article]:
-        """Read an article page; the listing's title and time stand in where the page has none.
+        """Read an article page and merge it with its entry by the sites' precedence.
 
-        The article keeps the listing's URL (not a redirect's) so its id is the one storage
-        was asked about.
+        The page is read as if at the listing's URL, which the article keeps: its id is the one
+        storage was asked about, whatever a redirect led to.
         """
-        config = self.sources[source]
+        config, scope = self.sources[source], self.scopes[source]
         if not response.body.strip():
-            self.count(config, "bad/empty", response.url, level=logging.WARNING)
+            self.count(scope, "bad/empty", response.url, level=logging.WARNING)
             return
-        article = read_article_page(response.body, response.headers, entry.url, config)
-        article.source = config.name
-        article.feed = feed
-        article.fetched_at = datetime.now(UTC)
-        article.title = article.title or entry.title
-        article.published_text = article.published_text or entry.published_text
-        article.publisher = article.publisher or config.publisher
-        article.summary = entry.summary
-        self.count(config, f"articles/{feed}", response.url)
-        yield article
+        page = read_article_page(response.body, response.headers, entry.url, config)
+        yield self.article(scope, entry, page, feed)
 
-    def failed(self, failure: Failure) -> None:
-        """Count and log a request that got no usable response (HTTP error, network)."""
-        request = failure.request  # type: ignore[attr-defined]
-        source = self.sources[request.meta["news_source"]]
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            self.count(source, f"bad/http_{status}", request.url, level=logging.WARNING)
-        else:
-            detail = repr(failure.value)
-            self.count(source, "bad/network", request.url, detail, level=logging.WARNING)
 
-    def count(
-        self, source: Source, key: str, url: str, detail: str = "", level: int = logging.DEBUG
-    ) -> None:
-        """Count ``news/site/<source>/<key>`` and log it with the URL concerned."""
-        self.crawler.stats.inc_value(f"{STATS_PREFIX}/{source.name}/{key}")
-        logger.log(level, "%s %s: %s %s", source.name, key, url, detail)
+def site_scope(source: Source) -> Scope:
+    """Return a configured source's scope: stats under ``news/site/<name>/``, logged by name."""
+    return Scope(
+        source=source.name,
+        stats=f"{STATS_PREFIX}/{source.name}",
+        label=source.name,
+        precedence=PRECEDENCE,
+    )
+
+
+def implied(entry: ListingEntry, source: Source, issue: str | None) -> ListingEntry:
+    """Return an entry with what its listing implies where the entry says nothing: the source
+    publishes what it lists, and the entries of a dated listing (an e-paper issue) take the
+    issue's date as their time."""
+    return replace(
+        entry,
+        publisher=entry.publisher or source.publisher,
+        published_text=entry.published_text or issue,
+    )
 
 
 def choose_sources(crawler: Crawler, names: str | None) -> dict[str, Source]:

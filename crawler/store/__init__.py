@@ -1,1 +1,2 @@
-"""Article storage in MongoDB: fingerprints, documents, batched deduplicating writes, the spool."""
+"""Article storage in MongoDB: one client per process, fingerprints, documents, batched
+deduplicating writes, the spool."""

@@ -3,7 +3,7 @@
 The exact hash reads the text NFKC-folded, lower-cased and without whitespace, so markup and
 spacing differences between feeds do not matter. The SimHash reads character 4-grams of the
 letters and digits only. Both choices and the default distance are measured on the original
-system's duplicate groups (``tests/store/test_dedupe.py``; README "Storage").
+system's duplicate groups (``tests/store/test_dedupe.py``; docs/storage.md).
 """
 
 from __future__ import annotations

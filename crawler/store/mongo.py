@@ -1,14 +1,16 @@
-"""MongoDB connection: the storage settings, the client seam, indexes, validator, URI redaction.
+"""MongoDB connection: the storage settings, one client per process, indexes, validator,
+URI redaction.
 
-The pipeline, :class:`crawler.incremental.KnownArticles` and ``scrapy spool-replay`` all connect
-through :func:`connect`, which builds the client with ``NEWS_MONGO_CLIENT_FACTORY`` (an import
-path or a callable, ``pymongo.MongoClient`` by default): the one place tests put a mongomock
-client.
+Every component that talks to MongoDB (the storage stage, the spiders' lookups in
+:class:`crawler.incremental.KnownArticles`, the run recorder, the commands) takes the process's
+one client for its server with :func:`acquire_client` (or :func:`connect`, which also pings) and
+gives it back with :func:`release_client`; the last to give it back closes it. The client is
+built with ``NEWS_MONGO_CLIENT_FACTORY`` (an import path or a callable, ``pymongo.MongoClient``
+by default): the one place tests put a mongomock client.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,13 +19,12 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from scrapy.utils.misc import load_object
 
 from crawler.items import mongo_json_schema
+from crawler.options import option
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
     from pymongo.database import Database
     from scrapy.settings import BaseSettings
-
-DEFAULT_URI = "mongodb://localhost:27017"
 
 #: The article collection's indexes (``_id`` is unique by itself).
 ARTICLE_INDEXES: tuple[IndexModel, ...] = (
@@ -54,20 +55,20 @@ def write_concern(value: str | int) -> str | int:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    """The storage settings (README "Settings"); an empty ``uri`` turns storage off."""
+    """The storage settings (docs/settings.md, "Storage"); an empty ``uri`` turns storage off."""
 
-    uri: str = DEFAULT_URI
-    database: str = "finews"
-    collection: str = "articles"
-    batch_size: int = 100
-    flush_seconds: float = 5.0
-    write_concern: str | int = "majority"
-    timeout_ms: int = 3000
-    validator: bool = True
-    spool_dir: str = "spool"
-    near_distance: int = 8
-    window_hours: float = 12.0
-    client_factory: Any = "pymongo.MongoClient"
+    uri: str
+    database: str
+    collection: str
+    batch_size: int
+    flush_seconds: float
+    write_concern: str | int
+    timeout_ms: int
+    validator: bool
+    spool_dir: str
+    near_distance: int
+    window_hours: float
+    client_factory: Any
 
     def __post_init__(self) -> None:
         if not 0 <= self.near_distance < 32:
@@ -78,29 +79,30 @@ class StorageConfig:
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> StorageConfig:
         """Read the ``NEWS_MONGO_*``, ``NEWS_SPOOL_DIR`` and ``NEWS_DEDUPE_*`` settings."""
-        default = cls()
-        uri = settings.get("NEWS_MONGO_URI")
         return cls(
-            uri=os.environ.get("MONGO_URI", default.uri) if uri is None else uri.strip(),
-            database=settings.get("NEWS_MONGO_DATABASE", default.database),
-            collection=settings.get("NEWS_MONGO_COLLECTION", default.collection),
-            batch_size=settings.getint("NEWS_MONGO_BATCH_SIZE", default.batch_size),
-            flush_seconds=settings.getfloat("NEWS_MONGO_FLUSH_SECONDS", default.flush_seconds),
-            write_concern=write_concern(
-                settings.get("NEWS_MONGO_WRITE_CONCERN", default.write_concern)
-            ),
-            timeout_ms=settings.getint("NEWS_MONGO_TIMEOUT_MS", default.timeout_ms),
-            validator=settings.getbool("NEWS_MONGO_VALIDATOR", default.validator),
-            spool_dir=settings.get("NEWS_SPOOL_DIR", default.spool_dir),
-            near_distance=settings.getint("NEWS_DEDUPE_NEAR_DISTANCE", default.near_distance),
-            window_hours=settings.getfloat("NEWS_DEDUPE_WINDOW_HOURS", default.window_hours),
-            client_factory=settings.get("NEWS_MONGO_CLIENT_FACTORY", default.client_factory),
+            uri=option(settings, "NEWS_MONGO_URI").strip(),
+            database=option(settings, "NEWS_MONGO_DATABASE"),
+            collection=option(settings, "NEWS_MONGO_COLLECTION"),
+            batch_size=option(settings, "NEWS_MONGO_BATCH_SIZE"),
+            flush_seconds=option(settings, "NEWS_MONGO_FLUSH_SECONDS"),
+            write_concern=write_concern(option(settings, "NEWS_MONGO_WRITE_CONCERN")),
+            timeout_ms=option(settings, "NEWS_MONGO_TIMEOUT_MS"),
+            validator=option(settings, "NEWS_MONGO_VALIDATOR"),
+            spool_dir=option(settings, "NEWS_SPOOL_DIR"),
+            near_distance=option(settings, "NEWS_DEDUPE_NEAR_DISTANCE"),
+            window_hours=option(settings, "NEWS_DEDUPE_WINDOW_HOURS"),
+            client_factory=option(settings, "NEWS_MONGO_CLIENT_FACTORY"),
         )
 
     @property
     def where(self) -> str:
         """Return ``<redacted uri>/<database>.<collection>`` for log lines."""
         return f"{redact_uri(self.uri)} {self.database}.{self.collection}"
+
+    @property
+    def client_key(self) -> tuple[Any, ...]:
+        """Return what tells clients apart: configs with the same key share one client."""
+        return (self.uri, self.client_factory, self.timeout_ms, self.write_concern)
 
 
 def make_client(config: StorageConfig) -> Any:
@@ -115,13 +117,48 @@ def make_client(config: StorageConfig) -> Any:
     )
 
 
+@dataclass
+class _Shared:
+    """A client of the process and how many users hold it."""
+
+    client: Any
+    users: int = 0
+
+
+# The process's clients, by StorageConfig.client_key. Scrapy calls every user (the spiders'
+# lookups, the storage stage, the run recorder) from its one reactor thread.
+_SHARED: dict[tuple[Any, ...], _Shared] = {}
+
+
+def acquire_client(config: StorageConfig) -> Any:
+    """Return the process's client for ``config``, built on first use (without contacting the
+    server); every call must be paired with :func:`release_client`."""
+    key = config.client_key
+    shared = _SHARED.get(key)
+    if shared is None:
+        shared = _SHARED[key] = _Shared(make_client(config))
+    shared.users += 1
+    return shared.client
+
+
+def release_client(config: StorageConfig) -> None:
+    """Give back a client of :func:`acquire_client`: the last user's release closes it."""
+    key = config.client_key
+    shared = _SHARED[key]
+    shared.users -= 1
+    if shared.users == 0:
+        del _SHARED[key]
+        shared.client.close()
+
+
 def connect(config: StorageConfig) -> Any:
-    """Return a client whose server answered a ping; raise ``PyMongoError`` when unreachable."""
-    client = make_client(config)
+    """Return the shared client once its server answered a ping; raise ``PyMongoError`` when
+    unreachable. Pair it with :func:`release_client`."""
+    client = acquire_client(config)
     try:
         client.admin.command("ping")
     except Exception:
-        client.close()
+        release_client(config)
         raise
     return client
 

@@ -26,7 +26,7 @@ from crawler.store.documents import (
     sighting,
 )
 from crawler.store.fingerprint import hamming
-from crawler.store.mongo import articles, connect, prepare_collection
+from crawler.store.mongo import articles, connect, prepare_collection, release_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -289,15 +289,18 @@ class ArticleStore:
         return retry
 
 
-def open_store(config: StorageConfig) -> tuple[Any, ArticleStore]:
-    """Connect, prepare the collection (validator, indexes) and return the client and the store."""
+def open_store(config: StorageConfig) -> ArticleStore:
+    """Connect, prepare the collection (validator, indexes) and return the store.
+
+    The store holds the process's client: give it back with
+    :func:`crawler.store.mongo.release_client` when done.
+    """
     client = connect(config)
     try:
         prepare_collection(client[config.database], config.collection, config.validator)
     except Exception:
-        client.close()
+        release_client(config)
         raise
-    store = ArticleStore(
+    return ArticleStore(
         articles(client, config), config.near_distance, timedelta(hours=config.window_hours)
     )
-    return client, store

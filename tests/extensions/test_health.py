@@ -60,11 +60,12 @@ def stats(items: int = 20, requests: int = 21, errors: int = 0, **fields: int) -
     ],
 )
 def test_check_health(run: dict[str, Any], expected: list[str]) -> None:
-    assert check_health(run, Thresholds()) == expected
+    assert check_health(run, Thresholds.from_settings(Settings())) == expected
 
 
 def test_spider_that_expects_no_items_is_healthy_without_any() -> None:
-    assert check_health(stats(items=0), Thresholds(expect_items=False)) == []
+    thresholds = Thresholds.from_settings(Settings(), expect_items=False)
+    assert check_health(stats(items=0), thresholds) == []
 
 
 def test_thresholds_from_settings() -> None:
@@ -79,7 +80,6 @@ def test_thresholds_from_settings() -> None:
     thresholds = Thresholds.from_settings(settings)
     assert thresholds == Thresholds(False, 0.5, {"title": 1.0, "authors": 0.5}, 3)
     assert Thresholds.from_settings(settings, expect_items=True).expect_items is True
-    assert Thresholds.from_settings(Settings()) == Thresholds()
 
 
 @pytest.mark.parametrize(

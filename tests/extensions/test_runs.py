@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pymongo.errors import ServerSelectionTimeoutError
 from scrapy import Spider
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
@@ -15,11 +16,14 @@ from scrapy.utils.test import get_crawler
 from crawler.extensions.progress import Progress, format_progress, measure
 from crawler.extensions.runs import (
     FileRunSink,
+    MongoRunSink,
     RunRecorder,
     build_record,
     finish_problems,
     summary_line,
 )
+from crawler.store.mongo import StorageConfig, acquire_client
+from tests.conftest import make_crawler
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -232,14 +236,9 @@ def test_project_settings_record_every_crawl_and_log_progress() -> None:
     assert extensions["scrapy.extensions.logstats.LogStats"] is None
 
 
-def test_a_sink_that_fails_is_dropped_and_its_client_closed(
+def test_a_sink_that_fails_is_dropped_and_its_client_given_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from pymongo.errors import ServerSelectionTimeoutError
-
-    from crawler.extensions.runs import MongoRunSink, RunRecorder
-    from tests.conftest import make_crawler
-
     class Down:
         def insert_one(self, record: dict) -> None:
             raise ServerSelectionTimeoutError("mongodb://finews:s3cret@db.example:27017 down")
@@ -247,14 +246,18 @@ def test_a_sink_that_fails_is_dropped_and_its_client_closed(
     class Client:
         closed = 0
 
+        def __init__(self, uri: str, **options: Any) -> None: ...
+
         def close(self) -> None:
             Client.closed += 1
 
-    sink = MongoRunSink(Down(), Client())
-    recorder = RunRecorder(make_crawler(), sinks=[sink])
+    crawler = make_crawler(NEWS_MONGO_URI="mongodb://runs.test", NEWS_MONGO_CLIENT_FACTORY=Client)
+    config = StorageConfig.from_settings(crawler.settings)
+    acquire_client(config)
+    recorder = RunRecorder(crawler, sinks=[MongoRunSink(Down(), config)])
     recorder._write("opened", {"_id": "run"})
     assert recorder.sinks == []
-    assert Client.closed == 1
+    assert Client.closed == 1  # the sink was the client's last user
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "ServerSelectionTimeoutError" in message
     assert "s3cret" not in message

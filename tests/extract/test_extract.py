@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import pytest
 from lxml import html
@@ -20,6 +20,7 @@ from crawler.extract import (
     extract_from_response,
 )
 from crawler.extract.dom import text_lines
+from crawler.vocabulary import CHINA_TZ
 from tests.conftest import FIXTURES
 
 PAGES = FIXTURES / "pages"
@@ -36,7 +37,6 @@ FILES = sorted(TRUTH)
 MIN_PAGE_BODY_F1 = 0.9
 TARGETS = {"body_f1": 0.95, "title": 0.95, "time": 0.95, "source": 0.90}
 
-CHINA_TZ = timezone(timedelta(hours=8))
 SOURCE_LABEL = re.compile(r"^(本文来源|文章来源|信息来源|来源于|来源|稿源|出处)\s*[:：]?\s*")
 TIME_PARTS = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"

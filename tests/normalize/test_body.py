@@ -5,13 +5,21 @@ import time
 import pytest
 
 from crawler.normalize.body import html_to_text, sanitize_body
+from crawler.sources.eastmoney.cleaning import BODY_RULES as EASTMONEY
+from crawler.vocabulary import HIDDEN_TEXT_LIMIT
 from tests.conftest import FIXTURES
 
 BASE = "https://finance.eastmoney.com/a/202601093612345678.html"
 
 
 def clean(raw: str) -> str:
+    """The generic rules: what every source's bodies get."""
     return sanitize_body(raw, BASE)
+
+
+def clean_eastmoney(raw: str) -> str:
+    """The generic rules and East Money's."""
+    return sanitize_body(raw, BASE, EASTMONEY)
 
 
 @pytest.mark.parametrize(
@@ -28,37 +36,85 @@ def clean(raw: str) -> str:
         ('<p>正文</p><p style="display:none;height:1px;overflow:hidden;">隐藏</p>', "隐藏"),
         ('<p>正文</p><p style="display: none">隐藏</p>', "隐藏"),
         ("<p>正文</p><p hidden>隐藏</p>", "隐藏"),
-        ('<p>正文</p><div class="ad_context3">广告位</div>', "广告位"),
-        ('<p>正文<img class="em_handle_adv_close" src="close.png"></p>', "close.png"),
-        ('<p>正文</p><a class="toplink" href="#top">返回顶部</a>', "返回顶部"),
-        ('<p>正文</p><p><a href="https://acttg.eastmoney.com/pub/x">点击开户</a></p>', "开户"),
-        ("<p>正文</p><p>在东方财富看资讯行情，选东方财富证券一站式开户交易&gt;&gt;</p>", "开户"),
         (
             "<p>正文</p><p>郑重声明：东方财富发布此内容旨在传播更多信息，与本站立场无关，不构成投资建议。</p>",
             "郑重声明",
         ),
         ("<p>正文</p><p>本文内容由AI生成，仅供参考。</p>", "AI"),
         ("<p>正文</p><p>微信扫一扫，分享到朋友圈</p>", "扫一扫"),
-        (
-            "<p>正文</p><!-- EM_StockImg_Start --><p><a href='http://quote.eastmoney.com/unify/r/106.NIO'>"
-            "<img src='https://webquoteklinepic.eastmoney.com/GetPic.aspx?nid=106.NIO'></a></p>"
-            "<!-- EM_StockImg_End --><p>后文</p>",
-            "webquoteklinepic",
-        ),
-        ('<p>正文<span id="quote_1.600030"></span></p>', "quote_"),
         ("<p>正文</p><!-- 注释 -->", "注释"),
         ("<object data='x.swf'>flash</object><p>正文</p>", "flash"),
         ("<svg><script>alert(1)</script></svg><p>正文</p>", "alert"),
         ('<p>正文</p><p style="Visibility :\tHidden">隐藏</p>', "隐藏"),
         ('<p>正文</p><div aria-hidden="true">读屏隐藏</div>', "读屏隐藏"),
-        ('<p>正文<span id="bkquote_90.BK0963"></span></p>', "bkquote_"),
-        ('<p>正文</p><div class="side  ad_context3\nwide">广告位</div>', "广告位"),
     ],
 )
 def test_hostile_and_noise_markup_is_removed(raw: str, gone: str) -> None:
     body = clean(raw)
     assert gone not in body
     assert "正文" in body
+
+
+EASTMONEY_FURNITURE = [
+    ('<p>正文</p><div class="ad_context3">广告位</div>', "广告位"),
+    ('<p>正文<img class="em_handle_adv_close" src="close.png"></p>', "close.png"),
+    ('<p>正文</p><a class="toplink" href="#top">返回顶部</a>', "返回顶部"),
+    ('<p>正文</p><p><a href="https://acttg.eastmoney.com/pub/x">点击开户</a></p>', "开户"),
+    ("<p>正文</p><p>在东方财富看资讯行情，选东方财富证券一站式开户交易&gt;&gt;</p>", "开户"),
+    (
+        "<p>正文</p><!-- EM_StockImg_Start --><p><a href='http://quote.eastmoney.com/unify/r/106.NIO'>"
+        "<img src='https://webquoteklinepic.eastmoney.com/GetPic.aspx?nid=106.NIO'></a></p>"
+        "<!-- EM_StockImg_End --><p>后文</p>",
+        "webquoteklinepic",
+    ),
+    ('<p>正文<span id="quote_1.600030"></span></p>', "quote_"),
+    ('<p>正文<span id="bkquote_90.BK0963"></span></p>', "bkquote_"),
+    ('<p>正文</p><div class="side  ad_context3\nwide">广告位</div>', "广告位"),
+]
+
+
+@pytest.mark.parametrize(("raw", "gone"), EASTMONEY_FURNITURE)
+def test_eastmoney_furniture_is_removed_by_its_rules(raw: str, gone: str) -> None:
+    body = clean_eastmoney(raw)
+    assert gone not in body
+    assert "正文" in body
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ('<p>正文</p><div class="ad_context3">侧栏</div>', "正文\n侧栏"),
+        ('<p>正文</p><p><a class="toplink" href="#top">回到开头</a></p>', "正文\n回到开头"),
+        ("<p>正文</p><p>在东方财富看资讯行情</p>", "正文\n在东方财富看资讯行情"),
+        (
+            '<p><a class="keytip" href="http://quote.eastmoney.com/unify/r/1.600030">中信</a></p>',
+            "中信",
+        ),
+    ],
+)
+def test_generic_rules_know_no_source(raw: str, text: str) -> None:
+    # Another site's classes may be called toplink or ad_context3: only East Money's rules say
+    # what they are on East Money's pages.
+    body = clean(raw)
+    assert html_to_text(body) == text
+    assert body != clean_eastmoney(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '<p>正文</p><div style="display:none">{}</div>',
+        "<p>正文</p><div hidden><p>{}</p></div>",
+        '<p>正文</p><section aria-hidden="true">{}</section>',
+    ],
+)
+def test_hidden_text_goes_unless_it_is_an_article(raw: str) -> None:
+    # One policy with the extractor: a hidden element holding an article's worth of text is the
+    # article revealed by script; a short one is a tooltip, a placeholder, a trap.
+    short = "隐" * HIDDEN_TEXT_LIMIT
+    long = "文" * (HIDDEN_TEXT_LIMIT + 1)
+    assert short not in clean(raw.format(short))
+    assert long in html_to_text(clean(raw.format(long)))
 
 
 @pytest.mark.parametrize(
@@ -72,7 +128,7 @@ def test_hostile_and_noise_markup_is_removed(raw: str, gone: str) -> None:
     ],
 )
 def test_look_alike_markup_is_kept(raw: str, kept: str) -> None:
-    assert kept in clean(raw)
+    assert kept in clean_eastmoney(raw)
 
 
 def test_topic_and_quote_links_keep_their_text_only() -> None:
@@ -81,7 +137,7 @@ def test_topic_and_quote_links_keep_their_text_only() -> None:
         '<a href="http://quote.eastmoney.com/unify/r/1.600030">中信证券</a>'
         '<span class="em_stock_key_common">中国平安</span>上涨</p>'
     )
-    assert clean(raw) == "<p>数字经济板块走强，中信证券中国平安上涨</p>"
+    assert clean_eastmoney(raw) == "<p>数字经济板块走强，中信证券中国平安上涨</p>"
 
 
 @pytest.mark.parametrize(
@@ -136,7 +192,7 @@ def test_stock_links_keep_their_text_only() -> None:
         '<span web="1" href="http://quote.eastmoney.com/unify/r/90.BK0963" class="em_stock_key_common"'
         ' data-code="90,BK0963">商业航天</span>值得关注。</p>'
     )
-    assert clean(raw) == "<p>中信证券表示，商业航天值得关注。</p>"
+    assert clean_eastmoney(raw) == "<p>中信证券表示，商业航天值得关注。</p>"
 
 
 def test_allow_list_and_absolute_urls() -> None:
@@ -212,7 +268,7 @@ def test_five_megabyte_body_is_linear() -> None:
     raw = paragraph * (5_000_000 // len(paragraph.encode()))
     assert len(raw.encode()) > 4_900_000
     started = time.perf_counter()
-    body = clean(raw)
+    body = clean_eastmoney(raw)
     text = html_to_text(body)
     elapsed = time.perf_counter() - started
     assert text.count("\n") + 1 == raw.count("<p>")
@@ -222,7 +278,7 @@ def test_five_megabyte_body_is_linear() -> None:
 
 def test_real_eastmoney_content_body() -> None:
     raw = (FIXTURES / "bodies" / "eastmoney_ContentBody_fragment_2026-01.html").read_text()
-    body = clean(raw)
+    body = clean_eastmoney(raw)
     text = html_to_text(body)
     lines = text.split("\n")
     assert (
@@ -240,7 +296,7 @@ def test_real_eastmoney_content_body() -> None:
 def test_real_rolling_news_body_with_every_kind_of_noise() -> None:
     post = (FIXTURES / "bodies" / "finews_posts_-202205262391921712.md").read_text()
     raw = post.split("---", 2)[2].split("\n\n", 2)[1]
-    body = clean(raw)
+    body = clean_eastmoney(raw)
     text = html_to_text(body)
     assert text.startswith("国内首款使用超低GWP(全球变暖潜值)制冷剂的新能源汽车来了！")
     assert text.endswith("（文章来源：上海证券报）")

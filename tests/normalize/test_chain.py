@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -12,7 +13,11 @@ from crawler.items import Article
 from crawler.jekyll import BrokenPost, parse_post
 from crawler.jekyll import article_from_post as jekyll_article
 from crawler.normalize.credits import normalize_publisher
+from crawler.sources.rules import PUBLISHER_ALIASES
 from tests.conftest import FIXTURES
+
+if TYPE_CHECKING:
+    from crawler.normalize.body import BodyRules
 
 FETCHED = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 POSTS = sorted((FIXTURES / "finews-posts" / "posts").glob("*.md"))
@@ -83,7 +88,7 @@ def test_real_post_through_the_chain(chain, path) -> None:  # type: ignore[no-un
     assert "quote.eastmoney.com" not in item.body_html
     trailer = SOURCE_TRAILER.search(post.body)
     if trailer:
-        assert item.publisher == normalize_publisher(trailer.group(1))
+        assert item.publisher == normalize_publisher(trailer.group(1), PUBLISHER_ALIASES)
         assert "文章来源" not in item.body_text
     assert all(line == line.strip() and line for line in item.body_text.split("\n"))
 
@@ -141,7 +146,7 @@ def test_drop_logged_once_per_reason(chain, caplog) -> None:  # type: ignore[no-
 def test_a_failing_stage_costs_one_counted_article(chain, crawler, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     import pipelines.body
 
-    def broken(raw: str | None, base_url: str | None = None) -> str:
+    def broken(raw: str | None, base_url: str | None = None, rules: BodyRules | None = None) -> str:
         raise RuntimeError("bug")
 
     monkeypatch.setattr(pipelines.body, "sanitize_body", broken)

@@ -11,6 +11,7 @@ from crawler.normalize.credits import (
     publisher_slug,
     split_authors,
 )
+from crawler.sources.rules import PUBLISHER_ALIASES
 from pipelines.attribution import AttributionPipeline
 
 
@@ -83,6 +84,58 @@ def test_merge_authors(names: list[str], merged: list[str]) -> None:
 
 def test_clean_name_stops_at_next_label() -> None:
     assert clean_name("责任编辑：王五 来源：新华社") == "王五"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # East Money's names for itself are its own (its cleaning rules); the stage knows them all.
+        ("东方财富", "东方财富网"),
+        ("来源：东方财富研究中心", "东方财富网"),
+        ("中国市场监管报", "中国市场监管新闻网"),
+        ("新华社", "新华社"),
+    ],
+)
+def test_every_known_alias(raw: str, expected: str) -> None:
+    assert normalize_publisher(raw, PUBLISHER_ALIASES) == expected
+
+
+def test_general_aliases_name_no_source() -> None:
+    assert normalize_publisher("东方财富") == "东方财富"
+
+
+@pytest.mark.parametrize(
+    "line",
+    # Every bracket the vocabulary knows, and none (Bug A: 【来源：X】 stayed in the body).
+    [
+        "（来源：新华社）",
+        "(来源：新华社)",
+        "【来源：新华社】",
+        "[来源：新华社]",
+        "来源：新华社",
+        "【文章来源：新华社】",
+    ],
+)
+def test_source_line_in_any_bracket_leaves_the_body(line: str) -> None:
+    remaining, credits = extract_credits(f"<p>正文。</p><p>{line}</p>")
+    assert remaining == "<p>正文。</p>"
+    assert credits.publisher == "新华社"
+
+
+@pytest.mark.parametrize(
+    ("line", "editor", "authors"),
+    [
+        ("【责任编辑：王五】", "王五", []),
+        ("[编辑：王五]", "王五", []),
+        ("【记者 张三 李四】", None, ["张三", "李四"]),
+        ("（通讯员 赵六）", None, ["赵六"]),
+    ],
+)
+def test_credit_lines_in_any_bracket(line: str, editor: str | None, authors: list[str]) -> None:
+    remaining, credits = extract_credits(f"<p>正文。</p><p>{line}</p>")
+    assert remaining == "<p>正文。</p>"
+    assert credits.editor == editor
+    assert credits.authors == authors
 
 
 def test_credit_lines_leave_the_body() -> None:

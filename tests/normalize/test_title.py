@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.normalize.title import normalize_original_title, normalize_title
+from crawler.sources.rules import SITE_SUFFIX
 
 
 @pytest.mark.parametrize(
@@ -19,8 +20,9 @@ from crawler.normalize.title import normalize_original_title, normalize_title
         ("中铝国际&amp;６月１６日快速回调！ＡＢＣ，ｘｙｚ", "中铝国际&6月16日快速回调！ABC，xyz"),
         # U+3000, NBSP, newlines and tabs collapse.
         ("　　消费电子股大爆发！\xa0旺季迎来\n需求复苏\t ", "消费电子股大爆发！ 旺季迎来 需求复苏"),
-        # Site suffixes of <title>.
+        # Site suffixes of <title>: general ones, and those sources declare (East Money's).
         ("中信证券：开年后市场震荡向上_东方财富网", "中信证券：开年后市场震荡向上"),
+        ("基金周报 - 天天基金网", "基金周报"),
         ("计量发展规划解读 - 中国市场监管新闻网", "计量发展规划解读"),
         ("央行降准_新浪财经_新浪网", "央行降准"),
         # A literal angle bracket in text survives (it was escaped on the page).
@@ -33,7 +35,7 @@ from crawler.normalize.title import normalize_original_title, normalize_title
     ],
 )
 def test_normalize_title(raw: str, expected: str) -> None:
-    assert normalize_title(raw) == expected
+    assert normalize_title(raw, suffix=SITE_SUFFIX) == expected
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,14 @@ def test_unusable_titles_become_none(raw: str | None) -> None:
 
 
 def test_site_name_alone_is_kept_rather_than_emptied() -> None:
-    assert normalize_title("东方财富网") == "东方财富网"
+    assert normalize_title("东方财富网", suffix=SITE_SUFFIX) == "东方财富网"
+    assert normalize_title("新浪财经") == "新浪财经"
+
+
+def test_general_suffixes_name_no_source() -> None:
+    # The normaliser's own table is general; a source's names come from its cleaning rules.
+    assert normalize_title("央行降准_东方财富网") == "央行降准_东方财富网"
+    assert normalize_title("央行降准_中国市场监管新闻网") == "央行降准"
 
 
 def test_absurd_length_is_capped() -> None:
@@ -56,3 +65,4 @@ def test_absurd_length_is_capped() -> None:
 
 def test_original_title_label_removed() -> None:
     assert normalize_original_title("原标题：A股后市怎么走？") == "A股后市怎么走？"
+    assert normalize_original_title("原标题: 降准_东方财富网", suffix=SITE_SUFFIX) == "降准"

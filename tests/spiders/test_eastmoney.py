@@ -22,13 +22,13 @@ from scrapy.utils.test import get_crawler
 from twisted.internet.error import ConnectionRefusedError
 from twisted.python.failure import Failure
 
-from crawler.items import Article
 from crawler.middlewares import RETRY_AFTER_META, RetryBackoffMiddleware, retry_after_seconds
 from crawler.spiders.eastmoney import EastMoneyColumnSpider
 from crawler.spiders.eastmoney_724 import EastMoneyFlashSpider, cursor_moves_back
 from crawler.spiders.eastmoney_common import parse_since
 from crawler.spiders.finews import FinewsSpider
 from tests.conftest import FIXTURES, ROOT
+from tests.spiders.support import FakeKnown, json_response, run
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -37,22 +37,6 @@ if TYPE_CHECKING:
 
 CHINA = ZoneInfo("Asia/Shanghai")
 EASTMONEY = FIXTURES / "eastmoney"
-
-
-class FakeKnown:
-    """Storage's answer: these article ids are stored."""
-
-    def __init__(self, stored: Iterable[str] = ()) -> None:
-        self.stored = set(stored)
-        self.asked: list[list[str]] = []
-
-    def unknown(self, ids: Iterable[str]) -> set[str]:
-        ids = list(ids)
-        self.asked.append(ids)
-        return {i for i in ids if i not in self.stored}
-
-    def close(self) -> None:
-        pass
 
 
 def make_spider(cls: type[scrapy.Spider], stored: Iterable[str] = (), **kwargs: Any) -> Any:
@@ -90,23 +74,6 @@ def column_item(n: int, shown: str = "2026-01-10 10:00:00") -> dict[str, Any]:
 
 def column_page(items: list[dict[str, Any]], total: int) -> str:
     return json.dumps({"code": "1", "data": {"totle_hits": total, "list": items}})
-
-
-def json_response(text: str, url: str = "https://np-listapi.eastmoney.com/x") -> TextResponse:
-    return TextResponse(
-        url,
-        body=text.encode("utf-8"),
-        headers={"Content-Type": "application/json"},
-        request=Request(url),
-    )
-
-
-def run(callback: Any, response: Response, **kwargs: Any) -> tuple[list[Request], list[Article]]:
-    output = list(callback(response, **kwargs))
-    requests = [o for o in output if isinstance(o, Request)]
-    items = [o for o in output if isinstance(o, Article)]
-    assert len(requests) + len(items) == len(output)
-    return requests, items
 
 
 # --- column spider: stop rules --------------------------------------------------------------
@@ -631,7 +598,8 @@ def test_scrapy_list_and_check() -> None:
     # Storage off: the contracts read recorded fixtures and need no MongoDB.
     checked = scrapy(
         "check", "eastmoney", "eastmoney_724", "finews",
-        "-s", f"SPIDER_CONTRACTS={CONTRACTS}", "-s", "NEWS_MONGO_URI=", "-s", "LOG_LEVEL=WARNING",
+        "-s", f"SPIDER_CONTRACTS={CONTRACTS}", "-s", "NEWS_CONTRACT_FIXTURES=tests/fixtures",
+        "-s", "NEWS_MONGO_URI=", "-s", "LOG_LEVEL=WARNING",
     )  # fmt: skip
     assert checked.returncode == 0, checked.stderr[-3000:]
     assert "Ran 5 contracts" in checked.stderr

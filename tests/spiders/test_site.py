@@ -26,13 +26,8 @@ from scrapy.utils.project import get_project_settings
 from crawler.extract import decode_body
 from crawler.normalize.identity import canonicalize
 from crawler.sources.config import load_sources
-from crawler.sources.feeds import (
-    ListingEntry,
-    detect_kind,
-    read_html_listing,
-    read_listing,
-    read_xml_listing,
-)
+from crawler.sources.feeds import detect_kind, read_html_listing, read_listing, read_xml_listing
+from crawler.sources.listing import ListingEntry
 from crawler.sources.site import read_article_page
 from crawler.spiders.site import SiteSpider, crawl_day, download_slots
 from tests.conftest import FIXTURES, ROOT, make_crawler

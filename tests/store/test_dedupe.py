@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from crawler.options import OPTIONS
 from crawler.store.fingerprint import (
     NEAR_DUP_MIN_CHARS,
     content_hash,
@@ -16,7 +17,6 @@ from crawler.store.fingerprint import (
     simhash,
     simhash_bands,
 )
-from crawler.options import OPTIONS
 from tests.storage_support import duplicate_groups, normalisation_chain, post_article
 
 DEFAULT_DISTANCE = OPTIONS["NEWS_DEDUPE_NEAR_DISTANCE"].default

@@ -435,6 +435,7 @@ def test_empty_uri_turns_storage_off(tmp_path: Path) -> None:
 
 
 def test_mongo_uri_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWS_MONGO_URI", raising=False)
     monkeypatch.setenv("MONGO_URI", "mongodb://env-host:27017")
     crawler = make_crawler()
     crawler.settings.frozen = False
