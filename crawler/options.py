@@ -251,13 +251,13 @@ def parse(row: Option, text: str, origin: str) -> Any:
     if row.kind is bool:
         if stripped.lower() in _TRUE | _FALSE:
             return stripped.lower() in _TRUE
-        raise SettingError(f"{origin}={text!r}: expected true or false (or 1 or 0)")
+        raise SettingError(f"{origin}={text!r} is not a valid true/false (true, false, 1 or 0)")
     if row.kind is list:
         return [part.strip() for part in stripped.split(",") if part.strip()]
     try:
         return dict(json.loads(stripped)) if row.kind is dict else row.kind(stripped)
     except (TypeError, ValueError):
-        raise SettingError(f"{origin}={text!r}: expected a {describe(row.kind)}") from None
+        raise SettingError(f"{origin}={text!r} is not a valid {describe(row.kind)}") from None
 
 
 def from_environment(row: Option, environ: Mapping[str, str]) -> Any:
@@ -282,7 +282,7 @@ def _coerce(row: Option, value: Any) -> Any:
     try:
         return row.kind(value)
     except (TypeError, ValueError):
-        raise SettingError(f"{row.name}={value!r}: expected a {describe(row.kind)}") from None
+        raise SettingError(f"{row.name}={value!r} is not a valid {describe(row.kind)}") from None
 
 
 def option(settings: BaseSettings, name: str) -> Any:

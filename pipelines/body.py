@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crawler.normalize.body import html_to_text, sanitize_body
+from crawler.options import option
 from crawler.sources.rules import body_rules
 from pipelines.base import NewsPipeline
 
@@ -22,7 +23,7 @@ class BodyPipeline(NewsPipeline):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.max_bytes = self.settings.getint("NEWS_BODY_MAX_BYTES", 10_000_000)
+        self.max_bytes = option(self.settings, "NEWS_BODY_MAX_BYTES")
 
     def process_article(self, adapter: ItemAdapter) -> None:
         raw = adapter.get("body_html") or ""

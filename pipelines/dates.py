@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from crawler.normalize.dates import PublishTime, format_offset, is_plausible, parse_publish_time
-from crawler.vocabulary import CHINA_ZONE_NAME, MAX_FUTURE_HOURS, MIN_YEAR
+from crawler.options import option
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -28,11 +28,9 @@ class DatesPipeline(NewsPipeline):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.zone = ZoneInfo(self.settings.get("NEWS_DEFAULT_TIMEZONE", CHINA_ZONE_NAME))
-        self.max_future = timedelta(
-            hours=self.settings.getint("NEWS_MAX_FUTURE_HOURS", MAX_FUTURE_HOURS)
-        )
-        self.min_year = self.settings.getint("NEWS_MIN_YEAR", MIN_YEAR)
+        self.zone = ZoneInfo(option(self.settings, "NEWS_DEFAULT_TIMEZONE"))
+        self.max_future = timedelta(hours=option(self.settings, "NEWS_MAX_FUTURE_HOURS"))
+        self.min_year = option(self.settings, "NEWS_MIN_YEAR")
 
     def process_article(self, adapter: ItemAdapter) -> None:
         fetched = adapter.get("fetched_at")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from crawler.normalize.text import clean_inline_text
 from crawler.normalize.title import normalize_original_title, normalize_title
+from crawler.options import option
 from crawler.sources.rules import SITE_SUFFIX
 from pipelines.base import NewsPipeline
 
@@ -23,7 +24,7 @@ class TitlePipeline(NewsPipeline):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.max_length = self.settings.getint("NEWS_TITLE_MAX_LENGTH", 200)
+        self.max_length = option(self.settings, "NEWS_TITLE_MAX_LENGTH")
 
     def process_article(self, adapter: ItemAdapter) -> None:
         raw = adapter.get("title")

@@ -32,6 +32,7 @@ from crawler.jekyll import format_post, parse_post, yaml_quote, yaml_unquote
 from crawler.normalize.body import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, html_to_text, sanitize_body
 from crawler.normalize.dates import CHINA_TZ, format_offset, parse_publish_time
 from crawler.normalize.identity import TRACKING_PARAMS, article_id, canonicalize
+from crawler.options import option
 from crawler.sources import eastmoney as em
 from crawler.sources.config import SourcesError, parse_sources
 from crawler.store.documents import article_document, escape_keys
@@ -242,7 +243,7 @@ def assert_valid_article(item: Article) -> None:
     assert "\n" not in item.title
     assert "\u3000" not in item.title
     assert not _CONTROL.search(item.title), repr(item.title)
-    assert len(item.title) <= CRAWLER.settings.getint("NEWS_TITLE_MAX_LENGTH", 200)
+    assert len(item.title) <= option(CRAWLER.settings, "NEWS_TITLE_MAX_LENGTH")
     assert isinstance(item.published_at, datetime)
     assert item.published_at.utcoffset() == timedelta(0)
     assert MIN_PUBLISHED <= item.published_at <= MAX_PUBLISHED, item.published_at

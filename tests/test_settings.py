@@ -102,7 +102,7 @@ def test_each_environment_variable_sets_its_setting_typed(position: int) -> None
     ],
 )
 def test_a_bad_environment_value_is_refused_naming_its_variable(variable: str, text: str) -> None:
-    with pytest.raises(SettingError, match=re.escape(f"{variable}={text!r}: expected")):
+    with pytest.raises(SettingError, match=re.escape(f"{variable}={text!r} is not a valid")):
         environment_values({variable: text})
 
 

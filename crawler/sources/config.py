@@ -23,6 +23,8 @@ from cssselect import SelectorError
 from parsel import Selector
 from scrapy.utils.conf import closest_scrapy_cfg
 
+from crawler.options import option
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -92,7 +94,7 @@ class Source:
 
 def sources_file(settings: BaseSettings) -> Path:
     """Return ``NEWS_SOURCES_FILE``, else the ``sources.toml`` beside ``scrapy.cfg``."""
-    configured = settings.get("NEWS_SOURCES_FILE")
+    configured = option(settings, "NEWS_SOURCES_FILE")
     if configured:
         return Path(configured)
     project_cfg = closest_scrapy_cfg()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crawler.options import option
 from crawler.sources.eastmoney import FEEDS, NEWS_COLUMNS, ListingParser, column_api_url
 from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider, positive_int
 from crawler.spiders.walk import stop_reason
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from crawler.items import Article
     from crawler.sources.listing import ListingEntry
 
-DEFAULT_PAGES = 5
-DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 
 
@@ -56,15 +55,15 @@ class EastMoneyColumnSpider(EastMoneySpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> EastMoneyColumnSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        columns = spider.columns_arg or settings.get("NEWS_EASTMONEY_COLUMNS")
+        columns = spider.columns_arg or option(settings, "NEWS_EASTMONEY_COLUMNS")
         spider.columns = (
             [positive_int("columns", c) for c in str(columns).split(",") if c.strip()]
             if columns
             else list(NEWS_COLUMNS)
         )
-        spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_PAGES", DEFAULT_PAGES)
+        spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_PAGES")
         spider.page_size = spider.option(
-            spider.page_size_arg, "NEWS_EASTMONEY_PAGE_SIZE", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+            spider.page_size_arg, "NEWS_EASTMONEY_PAGE_SIZE", MAX_PAGE_SIZE
         )
         spider.parser = ListingParser(
             FEEDS["column"], spider.endpoint("NEWS_EASTMONEY_ARTICLE_URL")

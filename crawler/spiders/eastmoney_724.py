@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crawler.options import option
 from crawler.sources.eastmoney import (
     FEEDS,
     ListingParser,
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from crawler.sources.listing import ListingEntry
 
 FEED = "724"
-DEFAULT_PAGES = 10
-DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 200
 FETCH_MODES = ("auto", "always", "never")
 
@@ -74,11 +73,11 @@ class EastMoneyFlashSpider(EastMoneySpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> EastMoneyFlashSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_724_PAGES", DEFAULT_PAGES)
+        spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_724_PAGES")
         spider.page_size = spider.option(
-            spider.page_size_arg, "NEWS_EASTMONEY_724_PAGE_SIZE", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+            spider.page_size_arg, "NEWS_EASTMONEY_724_PAGE_SIZE", MAX_PAGE_SIZE
         )
-        spider.fetch_pages = settings.get("NEWS_EASTMONEY_724_FETCH_PAGES", "auto")
+        spider.fetch_pages = option(settings, "NEWS_EASTMONEY_724_FETCH_PAGES")
         if spider.fetch_pages not in FETCH_MODES:
             raise ValueError(f"NEWS_EASTMONEY_724_FETCH_PAGES must be one of {FETCH_MODES}")
         spider.article_url = spider.endpoint("NEWS_EASTMONEY_ARTICLE_URL")

@@ -17,6 +17,7 @@ import scrapy
 from scrapy.http import TextResponse
 
 from crawler.normalize.dates import parse_publish_time
+from crawler.options import option
 from crawler.sources.eastmoney import (
     BROWSER_USER_AGENT,
     DEFAULT_URLS,
@@ -91,14 +92,14 @@ class EastMoneySpider(ListingSpider):
 
     # --- settings, requests -------------------------------------------------------------------
 
-    def option(self, argument: Any, setting: str, default: int, maximum: int | None = None) -> int:
+    def option(self, argument: Any, setting: str, maximum: int | None = None) -> int:
         """Return a positive integer option: the spider argument, else the setting."""
-        value = argument or self.settings.getint(setting, default)
+        value = argument or option(self.settings, setting)
         return positive_int(setting, value, maximum)
 
     def endpoint(self, name: str) -> str:
         """Return the URL (template) of setting ``name``, else the site's own."""
-        return self.settings.get(name) or DEFAULT_URLS[name]
+        return option(self.settings, name) or DEFAULT_URLS[name]
 
     def request(
         self, url: str, callback: Callable[..., Any], referer: str, **cb_kwargs: Any
@@ -109,7 +110,7 @@ class EastMoneySpider(ListingSpider):
         a second redirect to the same login page would vanish uncounted.
         """
         headers = {
-            "User-Agent": self.settings.get("NEWS_EASTMONEY_USER_AGENT") or BROWSER_USER_AGENT,
+            "User-Agent": option(self.settings, "NEWS_EASTMONEY_USER_AGENT") or BROWSER_USER_AGENT,
             "Referer": REFERERS[referer],
         }
         return scrapy.Request(

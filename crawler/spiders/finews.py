@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import Article
+from crawler.options import option
 from crawler.sources.eastmoney import FEEDS, ListingParser, info_code, news_text_body
 from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider
 
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from crawler.sources.listing import ListingEntry
-
-DEFAULT_MARKET_TYPES = "37,38,39"
 
 
 class FinewsSpider(EastMoneySpider):
@@ -41,7 +40,7 @@ class FinewsSpider(EastMoneySpider):
         spider.parsers = {
             feed: ListingParser(FEEDS[feed], article_url) for feed in ("rolling", "media", "market")
         }
-        types = crawler.settings.get("NEWS_FINEWS_MARKET_TYPES") or DEFAULT_MARKET_TYPES
+        types = option(crawler.settings, "NEWS_FINEWS_MARKET_TYPES")
         spider.market_types = [t.strip() for t in str(types).split(",") if t.strip()]
         return spider
 

@@ -30,6 +30,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.incremental import KnownArticles
 from crawler.normalize.dates import parse_publish_time
 from crawler.normalize.identity import article_id, canonicalize
+from crawler.options import option
 from crawler.sources.listing import ListingEntry, Precedence, merge
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class ListingSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.zone = ZoneInfo(crawler.settings.get("NEWS_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+        spider.zone = ZoneInfo(option(crawler.settings, "NEWS_DEFAULT_TIMEZONE"))
         spider.known = KnownArticles.from_crawler(crawler)
         return spider
 

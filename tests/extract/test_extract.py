@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import unicodedata
@@ -263,8 +262,3 @@ def test_non_html_gives_empty_fields(body: bytes) -> None:
         None,
     )
     assert article.authors == []
-
-
-def test_article_is_frozen() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        ExtractedArticle().title = "x"  # type: ignore[misc]
