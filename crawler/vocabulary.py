@@ -120,8 +120,13 @@ AUTHOR_LINE = re.compile(
 # ----------------------------------------------------------------------------- values
 # Punctuation, brackets and quotes around a value (``：新华社）`` → ``新华社``).
 EDGE_PUNCT = " \t\r\n:：,，.。;；|｜/\\-—_·•()（）[]【】<>《》\"'“”‘’"
+# A label opens a value when a colon, a space or a slash follows it, or, for the label words,
+# when at least two characters follow (``记者张三``); a label alone is no value. ``文`` needs
+# its mark (``文汇报`` is a paper), and no name is cut to one character (``记者站``, ``编辑部``).
+_LABEL_WORD = rf"(?:{SOURCE_LABEL}|{EDITOR_LABEL}|{AUTHOR_LABEL})"
 _LEADING_LABEL = re.compile(
-    rf"^\s*(?:{SOURCE_LABEL}|{EDITOR_LABEL}|{AUTHOR_LABEL}|{WRITER_MARK})\s*{COLON}?\s*"
+    rf"^\s*(?:(?:{_LABEL_WORD}|{WRITER_MARK})(?:\s*{COLON}\s*|\s*/\s*|\s+|$)"
+    rf"|{_LABEL_WORD}(?=[^\s:：/]{{2}}))"
 )
 # In a value read from a field, only a label with its colon starts another field (``上海发布`` is
 # a name), and so do a wide gap or a bar.

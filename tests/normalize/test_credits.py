@@ -27,6 +27,11 @@ from pipelines.attribution import AttributionPipeline
         ("稿源：证券时报网", "证券时报"),
         ("中国证券报·中证网", "中国证券报"),
         ("中国市场监管报", "中国市场监管新闻网"),
+        # Names that open with a label's characters are names, not labels.
+        ("文汇报", "文汇报"),
+        ("来源：文汇报", "文汇报"),
+        ("出处网", "出处网"),
+        ("来源新华社", "新华社"),
         ("", None),
         ("来源：", None),
         (None, None),
@@ -34,6 +39,23 @@ from pipelines.attribution import AttributionPipeline
 )
 def test_normalize_publisher(raw: str | None, expected: str | None) -> None:
     assert normalize_publisher(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("记者站", ["记者站"]),
+        ("编辑部", ["编辑部"]),
+        ("本报记者张三", ["张三"]),
+        ("文/张三", ["张三"]),
+        ("文 / 张三", ["张三"]),
+        ("记者 李四 王五", ["李四", "王五"]),
+    ],
+)
+def test_a_label_opens_a_value_only_with_a_mark_or_a_whole_name_after_it(
+    raw: str, expected: list[str]
+) -> None:
+    assert split_authors(raw) == expected
 
 
 @pytest.mark.parametrize(
