@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+# Whole crawls or commands in subprocesses: `-m 'not e2e'` leaves them out of a quick run.
+pytestmark = pytest.mark.e2e
+
 ARTICLES = 6
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 

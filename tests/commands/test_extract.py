@@ -6,7 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import FIXTURES, ROOT
+
+# Whole crawls or commands in subprocesses: `-m 'not e2e'` leaves them out of a quick run.
+pytestmark = pytest.mark.e2e
 
 
 def run_extract(*targets: str) -> subprocess.CompletedProcess[str]:

@@ -166,6 +166,7 @@ def test_pipeline_drops_are_counted(chain, tmp_path) -> None:  # type: ignore[no
     assert report.imported == 0
 
 
+@pytest.mark.e2e
 def test_import_command_reports_counts_and_broken_posts_by_name() -> None:
     import subprocess
     import sys

@@ -592,6 +592,7 @@ def scrapy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 def test_scrapy_list_and_check() -> None:
     listed = scrapy("list")
     assert {"eastmoney", "eastmoney_724", "finews"} <= set(listed.stdout.split()), listed.stderr

@@ -27,6 +27,9 @@ from tests.mockserver import MockServer, Response, Route
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+# Whole crawls or commands in subprocesses: `-m 'not e2e'` leaves them out of a quick run.
+pytestmark = pytest.mark.e2e
+
 EASTMONEY = FIXTURES / "eastmoney"
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -488,6 +488,7 @@ def stat(crawl: dict[str, Any], key: str) -> int:
     return int(crawl["stats"].get(f"news/site/{key}", 0))
 
 
+@pytest.mark.e2e
 def test_crawl_stores_every_new_article_once(crawl: dict[str, Any]) -> None:
     documents = {d["_id"]: d for d in crawl["documents"]}
     expected = {stored_id(u) for u in crawl["expected"]}
@@ -497,6 +498,7 @@ def test_crawl_stores_every_new_article_once(crawl: dict[str, Any]) -> None:
     assert crawl["stats"]["item_scraped_count"] == len(expected)
 
 
+@pytest.mark.e2e
 def test_crawled_cmrnn_article(crawl: dict[str, Any]) -> None:
     url = crawl["server"].url("/content/2022-05/20/content_212345.html")
     item = next(i for i in crawl["items"] if i["url"] == url)
@@ -507,6 +509,7 @@ def test_crawled_cmrnn_article(crawl: dict[str, Any]) -> None:
     assert item["fetched_at"].endswith("+00:00")
 
 
+@pytest.mark.e2e
 def test_feed_time_and_default_publisher_stand_in(crawl: dict[str, Any]) -> None:
     items = {i["url"]: i for i in crawl["items"]}
     a2 = items[crawl["server"].url("/2022/05/20/a2.html")]
@@ -522,6 +525,7 @@ def test_feed_time_and_default_publisher_stand_in(crawl: dict[str, Any]) -> None
     assert epaper["published_at"].startswith("2015-03-01T16:00:00")
 
 
+@pytest.mark.e2e
 def test_crawl_counts_every_skip_and_stop(crawl: dict[str, Any]) -> None:
     server = crawl["server"]
     assert stat(crawl, "paged/skipped/known") == 2

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from crawler.sources.eastmoney import fast_news_url
 from crawler.store.mongo import StorageConfig, acquire_client, release_client
 from tests.conftest import FIXTURES, ROOT, make_crawler
@@ -64,6 +66,7 @@ def test_another_server_gets_its_own_client() -> None:
     assert client_b.closed
 
 
+@pytest.mark.e2e
 def test_a_crawl_with_storage_on_builds_one_client(tmp_path: Path) -> None:
     # The spider's lookups (KnownArticles), the storage stage and the run recorder all use
     # MongoDB in this crawl; before they shared a client, it built three.
