@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 from lxml import html  # noqa: E402
 
 from crawler.extract import ExtractedArticle, extract_article  # noqa: E402
+from crawler.vocabulary import CHINA_TZ  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_PAGES = SHARED / "samples" / "pages"
 SCORER = SHARED / "tools" / "score_extraction.py"
 OUT = ROOT / "bench" / "out"
-CHINA_TZ = timezone(timedelta(hours=8))
 # Pages are old: relative times are anchored at a fixed clock so runs are reproducible.
 FROZEN_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

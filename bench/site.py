@@ -30,7 +30,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,11 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.jekyll import BrokenPost, parse_post  # noqa: E402
+from crawler.vocabulary import CHINA_TZ as CHINA  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 COLUMN_API_PATH = "/comm/web/getNewsByColumns"
 STATS_PATH = "/_bench/stats"
-CHINA = timezone(timedelta(hours=8))
 NEWEST = datetime(2026, 1, 10, 10, 0, tzinfo=CHINA)
 SPACING = timedelta(seconds=20)  # between consecutive articles' publish times
 MAX_PAGE_SIZE = 100
