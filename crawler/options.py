@@ -83,6 +83,8 @@ TABLE: tuple[Option, ...] = (
               "database"),
         _news("NEWS_MONGO_COLLECTION", str, "articles",
               "article collection"),
+        _news("NEWS_WALKS_COLLECTION", str, "walks",
+              "how far each listing's last walk reached, so a killed crawl resumes it"),
         _news("NEWS_MONGO_BATCH_SIZE", int, 100,
               "articles per unordered bulk write"),
         _news("NEWS_MONGO_FLUSH_SECONDS", float, 5.0,
@@ -91,6 +93,9 @@ TABLE: tuple[Option, ...] = (
               "write concern `w`: `majority` or a number of nodes"),
         _news("NEWS_MONGO_TIMEOUT_MS", int, 3000,
               "how long (ms) to wait for the server before spooling instead"),
+        _news("NEWS_MONGO_SOCKET_TIMEOUT_MS", int, 30000,
+              "how long (ms) one operation waits for the server's answer (a frozen server) "
+              "before its batch is spooled"),
         _news("NEWS_MONGO_VALIDATOR", bool, True,
               "install the collection's `$jsonSchema` validator (see docs/schema.md)"),
         Option("NEWS_MONGO_CLIENT_FACTORY", str, "pymongo.MongoClient",
@@ -215,6 +220,7 @@ OPTIONS: dict[str, Option] = {row.name: row for row in TABLE}
 #: The stages that normalise an article, in order: a crawl, ``scrapy extract`` and
 #: :class:`pipelines.chain.PipelineChain` all run these.
 NORMALIZE_STAGES: tuple[str, ...] = (
+    "pipelines.text.TextPipeline",
     "pipelines.identity.IdentityPipeline",
     "pipelines.title.TitlePipeline",
     "pipelines.dates.DatesPipeline",

@@ -45,22 +45,30 @@ def is_plausible(
 
 
 # ----------------------------------------------------------------------------- dates
-# A printed date, optionally a weekday, a clock (上午/下午 or AM/PM) and a zone:
+# A clock, 12- or 24-hour: ``09:51``, ``09:51:48.5``, ``下午3:05``, ``9:51 PM``, ``10时30分``
+# (the unit after the last number, 分 or 秒, is part of it).
+# Its groups are read by :func:`crawler.normalize.dates.datetime_from_match`.
+CLOCK = (
+    r"(?:(?P<meridiem>上午|下午)\s*)?(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})"
+    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?(?:\s*[分秒])?(?:\s*(?P<ampm>[AP])\.?M\b\.?)?"
+)
+# A printed date, optionally a weekday, a clock and a zone:
 # ``2022-05-20 09:51:48 +0800``, ``2022年5月20日 星期五 下午3:05``, ``2019/9/5T11:10``.
 # The groups are read by :func:`crawler.normalize.dates.datetime_from_match`. A zone is never the
 # start of a range (``2019-09-05-2019-09-10``), nor a word (``11:10 Zhang``).
+# No two ``\s*`` meet before a required character: on a run of spaces that is not followed by
+# it they would share the run out in every possible way before failing (time grows as its cube).
 DATETIME_RE = re.compile(
-    r"(?<!\d)(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)\s*日?"
+    r"(?<!\d)(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)(?:\s*日)?"
     r"(?:\s*(?:星期|周)[一二三四五六日天])?"
-    r"(?:\s*T?\s*(?P<meridiem>上午|下午)?\s*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})"
-    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?\s*秒?(?:\s*(?P<ampm>[AP])\.?M\b\.?)?)?"
+    rf"(?:\s*(?:T\s*)?{CLOCK})?"
     r"\s*(?P<zone>Z(?![A-Za-z])|[+-]\d{2}:?\d{2}(?![\d-])|GMT[+-]\d{1,2}|UTC[+-]\d{1,2})?",
     re.IGNORECASE,
 )
 # Times printed without a year, or relative to now. Patterns without anchors: the normaliser
 # matches them whole, the extractor finds them in running text.
 MONTH_DAY_CLOCK = (
-    r"(?P<month>\d{1,2})\s*[-/月]\s*(?P<day>\d{1,2})\s*日?\s+"
+    r"(?P<month>\d{1,2})\s*[-/月]\s*(?P<day>\d{1,2})(?:\s*日)?\s+"
     r"(?P<hour>\d{1,2})\s*[:：]\s*(?P<minute>\d{2})(?:\s*[:：]\s*(?P<second>\d{2}))?"
 )
 DAY_OFFSETS: dict[str, int] = {"今天": 0, "昨天": 1, "前天": 2}
@@ -115,6 +123,23 @@ AUTHOR_LINE = re.compile(
     rf"^(?:□\s*(?P<boxed>.{{1,40}})"
     rf"|{OPEN}?\s*(?:{AUTHOR_LABEL}|{WRITER_MARK})\s*[:：\s]\s*"
     rf"(?P<value>{PERSON}(?:[\s、,，]+{PERSON}){{0,5}})\s*{CLOSE}?)$"
+)
+# The kinds of outlet a name ends with (新华社, 证券时报网, 央视新闻客户端, 第一财经, e公司), and
+# outlets whose names end otherwise. What a credit without a label may name.
+OUTLET_SUFFIX = r"(?:社|网|报|刊|台|新闻|网站|客户端|财经|日报|周刊|杂志|报道|传媒|媒体|公司|频道)"
+OUTLET_NAMES = ("券商中国", "格隆汇", "华尔街见闻", "财新", "路透", "彭博", "金十数据", "证券之星")
+# Words that open a bracket at a text's end without naming an outlet (（此前报道） （本报）
+# （附名单）); nor does a kind of report alone (（一季报） （年报） （快报）).
+_NOT_OUTLET = (
+    r"(?!此前|相关|详见|详细|更多|参见|本报|本网|附|见|据)"
+    r"(?![一二三四半全]?[年季月周日晨快公简研]报\s*[）)])"
+)
+# An outlet credited in brackets, without a label, at the very end of a text: after its last
+# sentence (``…增长8.4%。（央视新闻客户端）``) or alone. Tags may stand around the brackets.
+TRAILING_CREDIT = re.compile(
+    r"(?:^|(?P<end>[。！？!?”」』…]))(?P<tags>(?:<[^<>]+>)*)\s*[（(]\s*"
+    rf"(?P<value>{_NOT_OUTLET}(?:[\w·\- ]{{1,18}}?{OUTLET_SUFFIX}|{'|'.join(OUTLET_NAMES)}))"
+    r"\s*[）)](?P<close>(?:<[^<>]+>)*)\s*$"
 )
 
 # ----------------------------------------------------------------------------- values
@@ -198,20 +223,55 @@ def is_hidden_junk(element: HtmlElement) -> bool:
 
 # ----------------------------------------------------------------------------- boilerplate
 ORIGINAL_TITLE_LABEL = rf"原标题\s*{COLON}"
-# Blocks that are never article text, wherever they stand in a page's body (the extractor).
+# Where a kind of boilerplate is removed: wherever it stands, or only among a body's first or last
+# blocks (its edges), where the words are also those of news (AI labelling, investor warnings).
+ANYWHERE = "anywhere"
+EDGES = "edges"
+# A statement's label: 郑重声明： 【免责声明】 版权声明 : 声明：
+_STATEMENT_LABEL = rf"{OPEN}?\s*(?:郑重|免责|版权|特别|风险)?声明\s*(?:{CLOSE}\s*{COLON}?|{COLON})"
+
+#: Blocks that are never article text, one row per kind: (pattern of the block's text, where).
+#: The one table of boilerplate: the extractor drops the ``ANYWHERE`` kinds from the body it finds
+#: (:data:`BOILERPLATE_BLOCK`), the body stage every kind (:data:`EDGE_BOILERPLATE` at the edges).
+BOILERPLATE: tuple[tuple[str, str], ...] = (
+    (rf"^{OPEN}?\s*{ORIGINAL_TITLE_LABEL}", ANYWHERE),
+    (rf"^{_STATEMENT_LABEL}", ANYWHERE),
+    # A statement's own words, whatever label it has, even none (East Money's: 东方财富发布此内容
+    # 旨在传播更多信息，与本站立场无关，不构成投资建议).
+    (r"^[^。！？!?]{0,20}(?:旨在传播更多信息|与本(?:站|网|平台)立场无关)", ANYWHERE),
+    (r"^[（(]?\s*点击(?:查看|看)?(?:清晰)?大图\s*[)）]?$", ANYWHERE),
+    (r"^(?:版权所有|copyright|©)", ANYWHERE),
+    (r"^(?:分享到|扫一扫|长按(?:识别)?二维码|点击关注|扫码(?:关注|下载|阅读|订阅|添加))", ANYWHERE),
+    # Follow hints: 关注东方财富网微信公众号… 更多精彩内容，请关注微信公众号“X” 微信扫码关注.
+    (
+        r"^(?:[^，。,]{0,10}[，,]\s*)?(?:欢迎|请|敬请)?(?:关注|搜索|添加)"
+        r".{0,16}(?:微信公众号|公众号|微信号|官方微信|官方微博)",
+        ANYWHERE,
+    ),
+    (r"^微信\s*(?:扫一扫|扫码|扫描|搜索)", ANYWHERE),
+    (rf"^风险提示\s*{COLON}", EDGES),
+    (r"^(?:本文|以上|本篇|文章)?(?:内容)?(?:由|系|为|来自).{0,12}(?:AI|人工智能|大模型)", EDGES),
+    (r"^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议", EDGES),
+    (
+        r"^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)"
+        r"|点击右上角)",
+        EDGES,
+    ),
+)
+#: The kinds removed wherever they stand.
 BOILERPLATE_BLOCK = re.compile(
-    rf"^{OPEN}?\s*{ORIGINAL_TITLE_LABEL}|^(?:免责声明|版权声明|特别声明|声明)\s*{COLON}|"
-    r"^[（(]?\s*点击(?:查看|看)?(?:清晰)?大图\s*[)）]?$|^(?:版权所有|copyright|©)|"
-    r"^(?:分享到|扫一扫|扫码|长按(?:识别)?二维码|点击关注)",
-    re.I,
+    "|".join(pattern for pattern, where in BOILERPLATE if where == ANYWHERE), re.I
 )
-# Disclaimers and share hints: only as a block opening with them, among the body's first or
-# last blocks (the body stage). News about AI labelling or investor warnings uses the same words.
-DISCLAIMER_TEXT = re.compile(
-    rf"^(?:郑重声明|免责声明|特别声明|风险提示){COLON}"
-    r"|^(?:本文|以上|本篇|文章)?(?:内容)?(?:由|系|为|来自).{0,12}(?:AI|人工智能|大模型)"
-    r"|^(?:本文|以上内容|本内容).{0,40}不构成(?:任何)?投资建议"
-    r"|^.{0,6}(?:扫一扫|扫描(?:下方|上方)?二维码|长按(?:识别)?二维码|分享到(?:微信|朋友圈)|点击右上角)"
+#: Every kind: what a block at a body's edge may not be.
+EDGE_BOILERPLATE = re.compile("|".join(pattern for pattern, _ in BOILERPLATE), re.I)
+#: A block that is a statement's label alone: the statement itself is the block after it.
+STATEMENT_LABEL_ONLY = re.compile(
+    rf"^(?:{OPEN}?\s*(?:郑重|免责|版权|特别|风险)声明\s*{CLOSE}?\s*(?:{COLON})?|{_STATEMENT_LABEL})$"
 )
-# Words every disclaimer or share hint holds: a body without them needs no block-by-block look.
-DISCLAIMER_WORDS = re.compile(r"声明|风险提示|AI|人工智能|大模型|投资建议|扫|二维码|分享到|右上角")
+#: Words one of the table's kinds holds, each: text without them needs no block-by-block look
+#: (plain substrings: finding them is much cheaper than any pattern).
+BOILERPLATE_WORDS: tuple[str, ...] = (
+    "原标题", "声明", "传播更多信息", "立场无关", "大图", "版权所有", "copyright", "Copyright",
+    "COPYRIGHT", "©", "分享到", "扫", "二维码", "点击关注", "公众号", "微信", "微博", "风险提示",
+    "AI", "人工智能", "大模型", "投资建议", "右上角",
+)  # fmt: skip

@@ -13,12 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from crawler.vocabulary import (
     AGO,
     AGO_UNITS,
     CHINA_TZ,
+    CLOCK,
     DATETIME_RE,
     DAY_OFFSETS,
     DAY_WORD_CLOCK,
@@ -37,12 +39,15 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CHINA_TZ",
     "MAX_OFFSET",
+    "MAX_TIME_TEXT_CHARS",
     "PublishTime",
+    "Refusal",
     "datetime_from_match",
     "format_offset",
     "in_source_zone",
     "is_plausible",
     "parse_publish_time",
+    "read_publish_time",
 ]
 
 
@@ -54,13 +59,35 @@ class PublishTime:
     offset: str
 
 
+class Refusal(StrEnum):
+    """Why a printed time was not read: each is counted as ``news/dates/refused/<value>``."""
+
+    #: Longer than :data:`MAX_TIME_TEXT_CHARS`: page text, not a time.
+    TOO_LONG = "too_long"
+    #: A clock without a day (``10:00``, ``下午3:05``): the day would come from our clock.
+    NO_DAY = "no_day"
+    #: A day or clock that does not exist (``今天 25:99``, ``2022-02-30``, ``13-45 10:00``).
+    IMPOSSIBLE = "impossible"
+    #: Digits and separators in no layout we know (``12-11``, ``01/02/03``, ``2022``, ``-1``).
+    AMBIGUOUS = "ambiguous"
+    #: Nothing readable, or a date missing its day, month or year (``5月``, ``May 2022``).
+    UNREADABLE = "unreadable"
+
+
+#: The longest text, whitespace collapsed, read as a publish time. A time with its label and a
+#: source beside it (``发布时间：2019-09-07 13:43:45 来源：证券市场红周刊``, 38 characters) fits
+#: with room to spare; a longer text is page content handed over by mistake, and dateparser's
+#: time grows with the length (a 300 KB RSS ``<pubDate>`` took 15 s).
+MAX_TIME_TEXT_CHARS = 100
+
 _NO_YEAR_RE = re.compile(rf"^{MONTH_DAY_CLOCK}$")
+_CLOCK_RE = re.compile(rf"^{CLOCK}$", re.IGNORECASE)
 _DAY_WORD_RE = re.compile(rf"^{DAY_WORD_CLOCK}$")
 _AGO_RE = re.compile(rf"^{AGO}$")
 _EPOCH_RE = re.compile(r"^\d{10}(?:\d{3})?(?:\.\d+)?$")
 _DIGIT_RE = re.compile(r"\d")
 _RFC2822_RE = re.compile(
-    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{4})\s+\d{1,2}:\d{2}"
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{2,4})\s+\d{1,2}:\d{2}"
 )
 
 
@@ -133,10 +160,11 @@ def datetime_from_match(match: re.Match[str], zone: tzinfo) -> datetime | None:
 
 def _parse_without_year(
     text: str, now: datetime, zone: tzinfo, max_future: timedelta
-) -> datetime | None:
+) -> datetime | Refusal | None:
     """Read ``05-20 09:51`` as the latest such day that is not beyond ``now + max_future``.
 
     Near the turn of the year that may be next year (a clock a few minutes ahead) or last year.
+    ``None`` when ``text`` is not of this form; a refusal when it names no real day and clock.
     """
     match = _NO_YEAR_RE.match(text)
     if match is None:
@@ -152,11 +180,14 @@ def _parse_without_year(
             continue
         if moment <= now + max_future:
             return moment
-    return None
+    return Refusal.IMPOSSIBLE
 
 
-def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
-    """Read ``刚刚``, ``今天 16:25``, ``昨天 10:00``, ``3小时前`` against ``now``."""
+def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | Refusal | None:
+    """Read ``刚刚``, ``今天 16:25``, ``昨天 10:00``, ``3小时前`` against ``now``.
+
+    ``None`` when ``text`` is none of these; a refusal when its clock or count cannot be.
+    """
     if text.lower() in JUST_NOW:
         return now.astimezone(zone)
     match = _DAY_WORD_RE.match(text)
@@ -166,7 +197,7 @@ def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
         try:
             clock = time(int(hour), int(minute), int(second or 0))
         except ValueError:
-            return None
+            return Refusal.IMPOSSIBLE
         return datetime.combine(day, clock, tzinfo=zone)
     match = _AGO_RE.match(text)
     if match is not None:
@@ -175,7 +206,7 @@ def _parse_relative(text: str, now: datetime, zone: tzinfo) -> datetime | None:
         try:
             return (now - count * AGO_UNITS[unit]).astimezone(zone)
         except OverflowError:
-            return None
+            return Refusal.IMPOSSIBLE
     return None
 
 
@@ -189,7 +220,7 @@ def _parse_epoch(text: str, zone: tzinfo) -> datetime | None:
     return datetime.fromtimestamp(value, tz=zone)
 
 
-def _parse_rfc2822(text: str) -> datetime | None:
+def _parse_rfc2822(text: str) -> datetime | Refusal | None:
     """Read RSS dates: ``Fri, 20 May 2022 09:51:48 +0800``."""
     match = _RFC2822_RE.match(text)
     if match is None:
@@ -197,13 +228,39 @@ def _parse_rfc2822(text: str) -> datetime | None:
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, OverflowError):
-        return None
+        return Refusal.IMPOSSIBLE
     # The email module reads years below 100 as 19xx/20xx: a guess we refuse.
-    return moment if moment.year == int(match["year"]) else None
+    return moment if moment.year == int(match["year"]) else Refusal.AMBIGUOUS
+
+
+def _parse_printed(text: str, zone: tzinfo) -> datetime | Refusal | None:
+    """Read an absolute date printed anywhere in ``text``: trust it or refuse it, never
+    reinterpret it."""
+    printed = DATETIME_RE.search(text)
+    if printed is None:
+        return None
+    return datetime_from_match(printed, zone) or Refusal.IMPOSSIBLE
+
+
+def _refuse_unknown_layout(text: str) -> Refusal | None:
+    """Refuse, before any guessing, a clock without a day and digits in no layout we know.
+
+    dateparser would complete either from the crawl's clock (``10:00`` today, ``12-11`` as
+    2012-11 with today's day, ``05.06`` as 05:06 today).
+    """
+    if _CLOCK_RE.match(text):
+        return Refusal.NO_DAY
+    if _DIGIT_RE.search(text) and not any(character.isalpha() for character in text):
+        return Refusal.AMBIGUOUS
+    return None
 
 
 def _parse_with_dateparser(text: str, now: datetime, zone: tzinfo) -> datetime | None:
-    """Hand what the fast path does not know to dateparser (Chinese and English)."""
+    """Hand what the fast path does not know to dateparser (Chinese and English).
+
+    Only a date with its day, month and year printed is read (``REQUIRE_PARTS``), so no part is
+    taken from the crawl's clock; relative phrases (``2 hours ago``) are read against ``now``.
+    """
     import dateparser  # slow to import, and most items never need it
 
     settings = {
@@ -212,11 +269,67 @@ def _parse_with_dateparser(text: str, now: datetime, zone: tzinfo) -> datetime |
         "RELATIVE_BASE": now.astimezone(zone).replace(tzinfo=None),
         "PREFER_DATES_FROM": "past",
         "DATE_ORDER": "YMD",
+        "REQUIRE_PARTS": ["day", "month", "year"],
+        # Epochs are the fast path's (10 or 13 digits only); no formats are given.
+        "PARSERS": ["relative-time", "absolute-time"],
     }
     try:
         return dateparser.parse(text, languages=["zh", "en"], settings=settings)
     except (ValueError, OverflowError, TypeError):
         return None
+
+
+def _read_fast(
+    text: str, now: datetime, zone: tzinfo, max_future: timedelta
+) -> datetime | Refusal | None:
+    """Read the formats the sources print, without dateparser; ``None`` when none applies."""
+    return (
+        _parse_epoch(text, zone)
+        or _parse_rfc2822(text)
+        or _parse_printed(text, zone)
+        or _parse_without_year(text, now, zone, max_future)
+        or _parse_relative(text, now, zone)
+        or _refuse_unknown_layout(text)
+    )
+
+
+def read_publish_time(
+    raw: str | float | None,
+    *,
+    now: datetime,
+    zone: tzinfo = CHINA_TZ,
+    max_future: timedelta = timedelta(hours=MAX_FUTURE_HOURS),
+    fallback: Callable[[str, datetime, tzinfo], datetime | None] | None = _parse_with_dateparser,
+) -> PublishTime | Refusal:
+    """Parse a printed publish time, or say why it was refused.
+
+    Times without a zone are read in ``zone``; ``now`` (aware) anchors relative times. Nothing
+    missing is taken from ``now``: a clock without a day, an impossible day or clock, and
+    digits in no known layout are refused (:class:`Refusal`).
+    """
+    if raw is None or isinstance(raw, bool):
+        return Refusal.UNREADABLE
+    # Measured before any other work, whitespace collapsed. Splitting stops after as many words
+    # as the limit allows characters, so a megabyte costs no more than one copy of it.
+    text = " ".join(str(raw).split(None, MAX_TIME_TEXT_CHARS))
+    if len(text) > MAX_TIME_TEXT_CHARS:
+        return Refusal.TOO_LONG
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text:
+        return Refusal.UNREADABLE
+    moment = _read_fast(text, now, zone, max_future)
+    if moment is None and fallback is not None and _DIGIT_RE.search(text):
+        moment = fallback(text, now, zone)
+    if moment is None:
+        return Refusal.UNREADABLE
+    if isinstance(moment, Refusal):
+        return moment
+    if moment.tzinfo is None:  # RFC 2822's "-0000": zone unknown, so the source's
+        moment = _localise(moment, zone)
+    try:
+        return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
+    except OverflowError:  # 0001-01-01 in a zone east of UTC
+        return Refusal.IMPOSSIBLE
 
 
 def parse_publish_time(
@@ -227,32 +340,7 @@ def parse_publish_time(
     max_future: timedelta = timedelta(hours=MAX_FUTURE_HOURS),
     fallback: Callable[[str, datetime, tzinfo], datetime | None] | None = _parse_with_dateparser,
 ) -> PublishTime | None:
-    """Parse a printed publish time; ``None`` when it cannot be read.
-
-    Times without a zone are read in ``zone``; ``now`` (aware) anchors relative times.
-    """
-    if raw is None or isinstance(raw, bool):
-        return None
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
-    if not text:
-        return None
-    moment = _parse_epoch(text, zone) or _parse_rfc2822(text)
-    if moment is None and (printed := DATETIME_RE.search(text)):
-        # An absolute date was printed: trust it or refuse it, never reinterpret it.
-        moment = datetime_from_match(printed, zone)
-        if moment is None:
-            return None
-    if moment is None:
-        moment = _parse_without_year(text, now, zone, max_future) or _parse_relative(
-            text, now, zone
-        )
-    if moment is None and fallback is not None and _DIGIT_RE.search(text):
-        moment = fallback(text, now, zone)
-    if moment is None:
-        return None
-    if moment.tzinfo is None:  # RFC 2822's "-0000": zone unknown, so the source's
-        moment = _localise(moment, zone)
-    try:
-        return PublishTime(at=moment.astimezone(UTC), offset=format_offset(moment))
-    except OverflowError:  # 0001-01-01 in a zone east of UTC
-        return None
+    """Parse a printed publish time; ``None`` when it cannot be read or is refused
+    (:func:`read_publish_time` says why)."""
+    result = read_publish_time(raw, now=now, zone=zone, max_future=max_future, fallback=fallback)
+    return result if isinstance(result, PublishTime) else None

@@ -8,13 +8,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 
 from crawler.items import Article
 from crawler.jekyll import BrokenPost, parse_post
 from crawler.jekyll import article_from_post as jekyll_article
 from crawler.normalize.credits import normalize_publisher
-from crawler.sources.rules import PUBLISHER_ALIASES
-from tests.conftest import FIXTURES
+from crawler.sources.config import load_sources
+from crawler.sources.site import read_article_page
+from crawler.spiders.eastmoney_724 import EastMoneyFlashSpider
+from pipelines.chain import PipelineChain
+from tests.conftest import FIXTURES, ROOT, make_crawler
+from tests.spiders.support import FakeKnown, json_response, run
 
 if TYPE_CHECKING:
     from crawler.normalize.body import BodyRules
@@ -88,7 +93,7 @@ def test_real_post_through_the_chain(chain, path) -> None:  # type: ignore[no-un
     assert "quote.eastmoney.com" not in item.body_html
     trailer = SOURCE_TRAILER.search(post.body)
     if trailer:
-        assert item.publisher == normalize_publisher(trailer.group(1), PUBLISHER_ALIASES)
+        assert item.publisher == normalize_publisher(trailer.group(1))
         assert "文章来源" not in item.body_text
     assert all(line == line.strip() and line for line in item.body_text.split("\n"))
 
@@ -164,3 +169,61 @@ def test_summary_is_cleaned(chain) -> None:  # type: ignore[no-untyped-def]
     article = article_from_post(seed)
     article.summary = "　<em>摘要</em>被截断\ud83d "
     assert chain.process(article).summary == "摘要被截断"
+
+
+# --- what a cut feed or a broken page leaves in text -------------------------------------------
+
+
+def flash_articles(text: str) -> list[Article]:
+    """The 7×24 spider's articles for one ``getFastNewsList`` response."""
+    crawler = get_crawler(
+        EastMoneyFlashSpider, {"NEWS_DEFAULT_TIMEZONE": "Asia/Shanghai", "NEWS_MONGO_URI": ""}
+    )
+    crawler.stats.open_spider()
+    spider = EastMoneyFlashSpider.from_crawler(crawler)
+    crawler.spider = spider
+    spider.known = FakeKnown()  # type: ignore[assignment]
+    _, articles = run(spider.parse_listing, json_response(text), sort_end="", page_number=1)
+    return articles
+
+
+def has_surrogate(item: Article) -> bool:
+    texts = [v for v in vars(item).values() if isinstance(v, str)] + item.authors
+    return any("\ud800" <= ch <= "\udfff" for text in texts for ch in text)
+
+
+def test_a_lone_surrogate_in_a_flash_is_scrubbed_and_the_flash_kept(chain, crawler) -> None:  # type: ignore[no-untyped-def]
+    text = (FIXTURES / "eastmoney" / "FIXTURE_em_getFastNewsList_response.json").read_text("utf-8")
+    # Real 7×24 feeds cut an emoji in half: the JSON escape of its high surrogate, alone.
+    cut = text.replace("快速回调", "快速\\ud83d回调").replace("快照。", "快照\\ud83d。")
+    (clean,) = flash_articles(text)
+    (broken,) = flash_articles(cut)
+    assert has_surrogate(broken)
+    broken.fetched_at = clean.fetched_at
+    stored = chain.process(broken)
+    assert not has_surrogate(stored)
+    # Nothing else changes: the flash is stored as if the feed had never been cut.
+    assert stored == PipelineChain(make_crawler()).process(clean)
+    assert stored.title == "中铝国际6月16日快速回调"
+    assert stored.body_text == "以下是中铝国际盘口异动快照。"
+    assert crawler.stats.get_value("news/valid") == 1
+    assert crawler.stats.get_value("news/dropped/stage_error") is None
+    assert crawler.stats.get_value("news/text/scrubbed/body_html") == 1
+
+
+def test_a_nul_in_a_page_leaves_no_replacement_character_in_the_publisher(chain, crawler) -> None:  # type: ignore[no-untyped-def]
+    sources = load_sources(ROOT / "sources.toml")
+    url = "http://www.cmrnn.com.cn/content/2022-05/20/content_212345.html"
+    page = (FIXTURES / "cmrnn" / "content_2022-05-20_reconstructed.html").read_bytes()
+    # The parser reads a NUL as U+FFFD: the page hands over 中国市场\ufffd监管新闻网.
+    broken = page.replace("中国市场监管新闻网".encode(), "中国市场\x00监管新闻网".encode())
+    articles = []
+    for body in (page, broken):
+        article = read_article_page(body, None, url, sources["cmrnn"])
+        article.source = "cmrnn"
+        articles.append(article)
+    assert articles[1].publisher == "中国市场\ufffd监管新闻网"
+    clean, stored = PipelineChain(make_crawler()).process(articles[0]), chain.process(articles[1])
+    assert stored.publisher == "中国市场监管新闻网"
+    assert stored == clean
+    assert crawler.stats.get_value("news/text/scrubbed/publisher") == 1
