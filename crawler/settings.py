@@ -46,8 +46,23 @@ CONCURRENT_ITEMS = 4
 # (NEWS_RETRY_BACKOFF_BASE, NEWS_RETRY_BACKOFF_MAX).
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.RetryBackoffMiddleware": 560}
+# Retries pause their host's slot only (crawler.middlewares); redirects and meta refreshes to
+# anything but http(s) are not followed (Scrapy's raise and lose the page); a page over its
+# download cap is refused before anything parses it.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryBackoffMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.MetaRefreshMiddleware": 580,
+    "crawler.middlewares.PageSizeLimitMiddleware": 585,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectMiddleware": 600,
+}
 DOWNLOAD_TIMEOUT = 30
+# A news page is well under a megabyte: a larger download is cancelled (Scrapy's default, 1 GiB,
+# would let a 20 MB page reach the extractor, seconds of CPU before the body stage dropped it).
+# A configured source may set its own cap (sources.toml: download_maxsize).
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 DNSCACHE_ENABLED = True
 DNSCACHE_SIZE = 10_000
 DNS_TIMEOUT = 20

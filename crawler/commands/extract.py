@@ -3,7 +3,8 @@
 How an operator checks a new site before declaring it as a source. Pages are fetched through
 Scrapy (files as ``file://`` URLs), read by the generic extractor, normalised by the same stages
 as any crawl (without validation and storage: a page that would be dropped is still shown), and
-printed in the order given.
+printed in the order given. A page that cannot be read (a network error, larger than
+``DOWNLOAD_MAXSIZE``) is named on stderr with the reason, and the command exits 1.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 # The stages an extracted page goes through: the normalising ones, without validation.
 EXTRACT_PIPELINES = item_pipelines(NORMALIZE_STAGES)
@@ -70,10 +72,23 @@ class ExtractSpider(Spider):
     def __init__(self, targets: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets
+        #: Why each unread target (by index) could not be read.
+        self.failures: dict[int, str] = {}
 
     async def start(self) -> AsyncIterator[Request]:
         for index, argument in enumerate(self.targets):
-            yield Request(target_url(argument), meta={"news_index": index}, dont_filter=True)
+            yield Request(
+                target_url(argument),
+                meta={"news_index": index},
+                dont_filter=True,
+                errback=self.failed,
+            )
+
+    def failed(self, failure: Failure) -> None:
+        """Remember why a target could not be read."""
+        request = failure.request  # type: ignore[attr-defined]
+        reason = str(failure.value) or type(failure.value).__name__
+        self.failures[request.meta["news_index"]] = reason
 
     def parse(self, response: Response, **kwargs: Any) -> Any:
         extracted = extract_from_response(response)  # type: ignore[arg-type]
@@ -122,6 +137,9 @@ class Command(ScrapyCommand):
         self.crawler_process.start()
         for index in sorted(records):
             sys.stdout.write(json.dumps(records[index], ensure_ascii=False) + "\n")
+        assert isinstance(crawler.spider, ExtractSpider)
+        for index, reason in sorted(crawler.spider.failures.items()):
+            sys.stderr.write(f"extract: {args[index]}: {reason}\n")
         missing = len(args) - len(records)
         if missing:
             sys.stderr.write(f"extract: {missing} of {len(args)} pages could not be read\n")

@@ -71,5 +71,14 @@ class Command(ScrapyCommand):
         left = spool.pending_files(directory)
         summary = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing"
         print(f"Replayed {len(waiting) - len(left)} of {len(waiting)} spool files: {summary}")
-        if left:
-            print(f"{len(left)} files are in use by a running crawl and were left for it")
+        if counts[spool.QUARANTINED]:
+            print(
+                f"{counts[spool.QUARANTINED]} unreadable lines were set aside in "
+                f"{directory.resolve()}/{spool.QUARANTINED}-*.jsonl, each with its file, line "
+                "number and reason"
+            )
+        if counts["file_errors"]:
+            print(f"{counts['file_errors']} spool files could not be read and were left in place")
+            self.exitcode = 1
+        if in_use := len(left) - counts["file_errors"]:
+            print(f"{in_use} files are in use by a running crawl and were left for it")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cssselect import SelectorError
+from cssselect.parser import tokenize
 from parsel import Selector
 from scrapy.utils.conf import closest_scrapy_cfg
 
@@ -40,10 +41,17 @@ SELECTOR_FIELDS: tuple[str, ...] = ("title", "publish_time", "publisher", "autho
 #: A selector starting with this is XPath; any other is CSS.
 XPATH_PREFIX = "xpath:"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: CSS pseudo-classes that depend on a browser (pointer, focus, history, the URL's fragment): a
+#: downloaded page never matches them, so a selector using one would silently find nothing.
+BROWSER_PSEUDO_CLASSES: frozenset[str] = frozenset(
+    {"hover", "focus", "focus-within", "focus-visible", "active", "visited", "target"}
+)
+_BOM = "\ufeff"
 _ENTRY_FIELDS: frozenset[str] = frozenset(
     {
         "name", "publisher", "start_urls", "article_pattern", "article_links", "next_page",
         "selectors", "encoding", "download_delay", "concurrency", "max_pages", "enabled",
+        "download_maxsize",
     }
 )  # fmt: skip
 _START_URL_FIELDS: frozenset[str] = frozenset({"url", "kind"})
@@ -86,6 +94,9 @@ class Source:
     concurrency: int = 2
     max_pages: int = 3
     enabled: bool = True
+    #: Bytes a page of the source may have (Scrapy's ``download_maxsize``); None: the project's
+    #: ``DOWNLOAD_MAXSIZE``.
+    download_maxsize: int | None = None
 
     def is_article_url(self, url: str) -> bool:
         """Tell whether ``url`` matches the article pattern (any URL when there is none)."""
@@ -103,14 +114,20 @@ def sources_file(settings: BaseSettings) -> Path:
 
 
 def load_sources(path: str | Path) -> dict[str, Source]:
-    """Read and check a sources file; return the registry by name or raise :class:`SourcesError`."""
+    """Read and check a sources file; return the registry by name or raise :class:`SourcesError`.
+
+    A UTF-8 byte order mark (which some editors write) is skipped: TOML itself refuses it.
+    """
     label = str(path)
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        text = Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
         raise SourcesError(f"{label}: cannot read: {exc.strerror or exc}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise SourcesError(f"{label}: not valid TOML: not UTF-8 ({exc})") from exc
+    try:
+        data = tomllib.loads(text.removeprefix(_BOM))
+    except tomllib.TOMLDecodeError as exc:
         raise SourcesError(f"{label}: not valid TOML: {exc}") from exc
     return parse_sources(data, label)
 
@@ -189,6 +206,11 @@ def parse_source(entry: Any, where: str) -> Source:
         concurrency=int(_number(entry, "concurrency", 2, 1, fail, integer=True)),
         max_pages=int(_number(entry, "max_pages", 3, 1, fail, integer=True)),
         enabled=_typed(entry, "enabled", bool, fail) if "enabled" in entry else True,
+        download_maxsize=(
+            int(_number(entry, "download_maxsize", 0, 1024, fail, integer=True))
+            if "download_maxsize" in entry
+            else None
+        ),
     )
 
 
@@ -294,12 +316,40 @@ def _selector(entry: Mapping[str, Any], key: str, fail: Callable[..., SourcesErr
     if key not in entry:
         return None
     text = _typed(entry, key, str, fail).strip()
+    if not text.startswith(XPATH_PREFIX) and (pseudo := browser_pseudo_class(text)):
+        raise fail(
+            key,
+            f"CSS selector {text!r} uses :{pseudo}, which never matches a downloaded page "
+            "(it depends on a browser's pointer, focus or history)",
+        )
     try:
         select(Selector(text="<html></html>"), text)
     except (ValueError, SelectorError, RecursionError) as exc:
         kind = "XPath" if text.startswith(XPATH_PREFIX) else "CSS selector"
         raise fail(key, f"invalid {kind} {text!r}: {exc}") from None
     return text
+
+
+def browser_pseudo_class(css: str) -> str | None:
+    """Return the first pseudo-class of ``css`` in :data:`BROWSER_PSEUDO_CLASSES`, else None.
+
+    Read from cssselect's tokens, so a quoted ``":hover"`` is no pseudo-class; a selector that
+    does not tokenize is left to the compiler's error.
+    """
+    try:
+        tokens = list(tokenize(css))
+    except SelectorError:
+        return None
+    for before, colon, name in zip([None, *tokens], tokens, tokens[1:], strict=False):
+        if (
+            colon.type == "DELIM"
+            and colon.value == ":"
+            and (before is None or (before.type, before.value) != ("DELIM", ":"))  # ::element
+            and name.type == "IDENT"
+            and str(name.value).lower() in BROWSER_PSEUDO_CLASSES
+        ):
+            return str(name.value).lower()
+    return None
 
 
 def select(selector: Selector, query: str) -> Any:

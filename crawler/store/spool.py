@@ -4,9 +4,14 @@ Each run appends to its own ``spool-<time>-<pid>-<random>.jsonl`` and holds an e
 ``flock`` on it, so a replay in another process never takes a file still being written (the file
 is created and locked under a hidden name, then renamed into place). Every batch is written with
 one ``write``, then flushed and fsynced; a crash can only leave a torn last line, which
-replay skips with a warning. Replay writes each file through the deduplicating store (so running
-it twice changes nothing) and deletes the file once all of it is stored. Records MongoDB refuses
-(a validator error) go to ``rejected-*.jsonl`` beside it, which replay leaves alone.
+replay quarantines. Replay writes each file through the deduplicating store (so running it twice
+changes nothing) and deletes the file once all of it is stored. Records MongoDB refuses (a
+validator error) go to ``rejected-*.jsonl`` beside it, which replay leaves alone.
+
+A line replay cannot read (a torn line, bad JSON, nesting too deep, bytes that are not UTF-8, a
+wrong shape or field type) goes to ``quarantined-*.jsonl`` beside it, as ``{"file", "line",
+"reason", "text"}``, and the rest of the file is replayed: a bad line never stops a replay, nor
+the crawl that runs one. A spool file that cannot be opened or read is left in place and logged.
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ import logging
 import os
 import uuid
 from collections import Counter
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from crawler.items import Article
 from crawler.store.writer import Record
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from crawler.store.writer import ArticleStore
 
@@ -34,9 +39,32 @@ logger = logging.getLogger(__name__)
 
 PENDING = "spool"
 REJECTED = "rejected"
+QUARANTINED = "quarantined"
+_FIELDS: frozenset[str] = frozenset(f.name for f in fields(Article))
 _DATE_FIELDS: frozenset[str] = frozenset(
     f.name for f in fields(Article) if "date" in f.metadata["bson"]
 )
+
+
+class UnreadableLine(ValueError):
+    """A spool line that is no record: its message says why."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line of a spool file that could not be read, and why."""
+
+    path: Path
+    number: int
+    reason: str
+    line: bytes
+
+    def entry(self) -> bytes:
+        """Return the quarantine file's JSON line for it (the text kept, undecodable bytes
+        as backslash escapes)."""
+        text = self.line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+        entry = {"file": str(self.path), "line": self.number, "reason": self.reason, "text": text}
+        return json.dumps(entry, ensure_ascii=True).encode("ascii") + b"\n"
 
 
 def encode(record: Record) -> bytes:
@@ -55,13 +83,45 @@ def encode(record: Record) -> bytes:
 
 
 def decode(line: bytes) -> Record:
-    """Return the record of one JSON line; raise ``ValueError`` for a torn or foreign line."""
-    data = json.loads(line)
-    item = dict(data["item"])
-    for name in _DATE_FIELDS & item.keys():
-        if isinstance(item[name], str):
-            item[name] = datetime.fromisoformat(item[name])
-    return Record(item=item, seen_at=datetime.fromisoformat(data["seen_at"]))
+    """Return the record of one JSON line; raise :class:`UnreadableLine` saying why it is none."""
+    try:
+        data = json.loads(line)
+    except UnicodeDecodeError as error:
+        raise UnreadableLine(f"not UTF-8: {error}") from None
+    except ValueError as error:
+        raise UnreadableLine(f"not JSON: {error}") from None
+    except RecursionError:
+        raise UnreadableLine("not JSON: nested too deeply") from None
+    if not isinstance(data, dict) or not isinstance(data.get("item"), dict):
+        raise UnreadableLine("not a spool record: no 'item' object")
+    item = {name: _field_value(name, value) for name, value in data["item"].items()}
+    if not isinstance(item.get("id"), str) or not item["id"]:
+        raise UnreadableLine("not a spool record: no 'id'")
+    return Record(item=item, seen_at=_aware_time("seen_at", data.get("seen_at")))
+
+
+def _field_value(name: str, value: Any) -> Any:
+    """Return one item field as stored (dates parsed); raise :class:`UnreadableLine` for a field
+    the article does not have or a date that is no aware ISO 8601 time.
+
+    Other values are kept as they are: storage escapes or rejects them as it does a crawl's.
+    """
+    if name not in _FIELDS:
+        raise UnreadableLine(f"unknown field {name!r}")
+    if name in _DATE_FIELDS and value is not None:
+        return _aware_time(name, value)
+    return value
+
+
+def _aware_time(name: str, value: Any) -> datetime:
+    """Return an ISO 8601 text as an aware datetime; raise :class:`UnreadableLine` otherwise."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise UnreadableLine(f"field {name!r} is no ISO 8601 time: {value!r:.80}") from None
+    if moment.tzinfo is None:
+        raise UnreadableLine(f"field {name!r} has no time zone: {value!r:.80}")
+    return moment
 
 
 class SpoolFile:
@@ -76,8 +136,12 @@ class SpoolFile:
 
     def append(self, records: list[Record]) -> None:
         """Append ``records`` durably (flush and fsync); a failed write leaves no partial line."""
+        self.append_lines([encode(record) for record in records])
+
+    def append_lines(self, lines: list[bytes]) -> None:
+        """Append JSON ``lines`` (each ending in a newline) durably, as :meth:`append` does."""
         file = self._open()
-        data = b"".join(encode(record) for record in records)
+        data = b"".join(lines)
         start = file.tell()
         try:
             file.write(data)
@@ -86,7 +150,7 @@ class SpoolFile:
         except OSError:
             file.truncate(start)
             raise
-        self.count += len(records)
+        self.count += len(lines)
 
     def _open(self) -> IO[bytes]:
         """Return the open file, creating and locking it on first use.
@@ -122,35 +186,44 @@ def pending_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"{PENDING}-*.jsonl")) if directory.is_dir() else []
 
 
-def read_records(file: IO[bytes], path: Path) -> Iterator[Record]:
-    """Yield the records of an open spool file, skipping (with a warning) torn or foreign lines."""
+def read_records(file: IO[bytes], path: Path) -> Iterator[Record | Unreadable]:
+    """Yield each line of an open spool file as its record, or as :class:`Unreadable`."""
     for number, line in enumerate(file, start=1):
         if not line.strip():
             continue
         try:
             yield decode(line)
-        except (ValueError, KeyError, TypeError) as error:
-            logger.warning("Skipping unreadable line %d of %s: %s", number, path, error)
+        except UnreadableLine as error:
+            yield Unreadable(path, number, str(error), line)
 
 
 def replay(directory: Path, store: ArticleStore, batch_size: int) -> Counter[str]:
     """Write every pending spool file through ``store``, deleting each once stored.
 
-    Files locked by a running crawl are left for later. A ``PyMongoError`` escapes, leaving the
-    file in place (what was written already is recognised by the next replay).
+    Files locked by a running crawl are left for later, and so are files that cannot be read
+    (counted as ``file_errors``). Unreadable lines are quarantined (counted as ``quarantined``).
+    A ``PyMongoError`` escapes, leaving the file in place (what was written already is
+    recognised by the next replay).
     """
     counts: Counter[str] = Counter()
     rejected = SpoolFile(directory, REJECTED)
+    quarantine = SpoolFile(directory, QUARANTINED)
     try:
         for path in pending_files(directory):
-            counts += _replay_file(path, store, batch_size, rejected)
+            try:
+                counts += _replay_file(path, store, batch_size, rejected, quarantine)
+            except OSError as error:
+                # A broken disk or file must not stop the crawl that replays: it stays for later.
+                logger.error("Cannot replay spool file %s, left in place: %s", path, error)
+                counts["file_errors"] += 1
     finally:
         rejected.close()
+        quarantine.close()
     return counts
 
 
 def _replay_file(
-    path: Path, store: ArticleStore, batch_size: int, rejected: SpoolFile
+    path: Path, store: ArticleStore, batch_size: int, rejected: SpoolFile, quarantine: SpoolFile
 ) -> Counter[str]:
     """Replay one spool file unless another process holds it; return the outcome counts."""
     counts: Counter[str] = Counter()
@@ -160,7 +233,8 @@ def _replay_file(
         except BlockingIOError:
             logger.info("Spool file %s is in use by a running crawl; left for later", path)
             return counts
-        for batch in _chunks(read_records(file, path), batch_size):
+        records = _quarantined(read_records(file, path), quarantine, counts)
+        for batch in _chunks(records, batch_size):
             result = store.write(batch)
             counts += result.counts
             if result.rejected:
@@ -169,6 +243,25 @@ def _replay_file(
         path.unlink()
     logger.info("Replayed spool file %s: %s", path, dict(counts))
     return counts
+
+
+def _quarantined(
+    lines: Iterator[Record | Unreadable], quarantine: SpoolFile, counts: Counter[str]
+) -> Iterator[Record]:
+    """Yield the records of ``lines``; write each unreadable one to ``quarantine``, counted."""
+    for line in lines:
+        if isinstance(line, Record):
+            yield line
+            continue
+        quarantine.append_lines([line.entry()])
+        counts[QUARANTINED] += 1
+        logger.warning(
+            "Quarantined unreadable line %d of %s (%s) in %s",
+            line.number,
+            line.path,
+            line.reason,
+            quarantine.path,
+        )
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:

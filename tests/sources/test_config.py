@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -254,6 +255,57 @@ def test_not_utf8_file_is_named(tmp_path: Path) -> None:
     path.write_bytes(GOOD.replace("好新闻网", "好").encode("gbk") + "# 注释\n".encode("gbk"))
     with pytest.raises(SourcesError, match=r"gbk\.toml: not valid TOML"):
         load_sources(path)
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    """Notepad and other editors start UTF-8 files with a BOM; TOML refuses it, at line 1
+    column 1, without saying why: the file loads as without it."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_sources(path)["good"].publisher == "好新闻网"
+
+
+BROWSER_ONLY = [
+    ("title", "a:hover"),
+    ("title", "h1:FOCUS"),
+    ("body", "div.content p, a:visited"),
+    ("authors", "span:not(:active)"),
+    ("publisher", ":target"),
+    ("title", "input:focus-within"),
+]
+
+
+@pytest.mark.parametrize(("field", "css"), BROWSER_ONLY)
+def test_a_selector_that_needs_a_browser_is_refused_at_load(
+    tmp_path: Path, field: str, css: str
+) -> None:
+    path = tmp_path / "sources.toml"
+    path.write_text(GOOD + f'[source.selectors]\n{field} = "{css}"\n', "utf-8")
+    with pytest.raises(SourcesError) as error:
+        load_sources(path)
+    message = str(error.value)
+    assert message.startswith(f'{path}: source "good": field "selectors.{field}": CSS selector')
+    assert "never matches a downloaded page" in message
+
+
+@pytest.mark.parametrize(
+    "css",
+    ['a[title=":hover"]', "p::text", "a:first-child", "a:link", "xpath://a[contains(., ':hover')]"],
+)
+def test_selectors_that_can_match_are_kept(css: str) -> None:
+    source = parse_text(GOOD + f"[source.selectors]\ntitle = {json.dumps(css)}\n")["good"]
+    assert source.selectors == {"title": css}
+
+
+def test_download_maxsize_per_source() -> None:
+    assert parse_text(GOOD)["good"].download_maxsize is None
+    assert parse_text(GOOD + "download_maxsize = 2_000_000\n")["good"].download_maxsize == (
+        2_000_000
+    )
+    with pytest.raises(SourcesError, match='field "download_maxsize": must be at least 1024'):
+        parse_text(GOOD + "download_maxsize = 0\n")
+    with pytest.raises(SourcesError, match='field "download_maxsize": expected an integer'):
+        parse_text(GOOD + 'download_maxsize = "2MB"\n')
 
 
 @pytest.mark.parametrize(
