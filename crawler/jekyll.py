@@ -13,13 +13,18 @@ followed is a constant or a small function here, so export and import stay each 
   right after the last paragraph;
 - media posts link to the original's share page by East Money ``infoCode`` (``NW`` + code); rolling
   posts (and articles of other sources) link to the article's own URL;
-- Jekyll renders posts with Liquid: scraped text holding Liquid markup (``{{`` or ``{%``) is written
-  inside ``{% raw %}…{% endraw %}`` (the body, the digest, the tag in the back link), and read
-  back without it; text without such markup is written as is, as the original did.
+- text from a page is text wherever it lands: front matter values are HTML-escaped; the digest
+  and the tag in the back link are too, with Markdown's and Liquid's syntax characters written as
+  character references; the body is sanitised again and its text gets the same references; Liquid
+  markup left in the body's attribute values is written inside ``{% raw %}…{% endraw %}``. Text
+  without any of these characters is written as is, as the original did;
+- every file name built from stored values is reduced by :func:`safe_name` and checked to stay in
+  its folder (:func:`inside`); a post that still cannot be written is skipped and counted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -29,13 +34,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article
+from crawler.normalize.body import sanitize_body
 from crawler.normalize.dates import in_source_zone
 from crawler.sources.eastmoney import SOURCE as EASTMONEY
 from crawler.sources.eastmoney import article_url, code_in_link, code_in_text, info_code
+from crawler.sources.rules import own_publisher
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -170,6 +178,108 @@ def liquid_unescape(text: str) -> str:
     return text[len(RAW_OPEN) : -len(RAW_CLOSE)].replace(_RAW_BREAK, "{%")
 
 
+# --- text from a page -----------------------------------------------------------------------
+
+# Characters that open Markdown or kramdown syntax: links and images (``[…](…)``, ``[…]: url``),
+# code, emphasis, tables, math, attribute lists ``{: onclick=…}`` and extensions ``{::…}``; and
+# Liquid's ``{{``/``{%``. Written as character references, which Markdown never reads as syntax,
+# Liquid ignores and the browser shows as the character.
+_MARKDOWN_SYNTAX = str.maketrans({char: f"&#{ord(char)};" for char in "\\`*_[]{}|$~"})
+# A line that starts like a heading, list, definition or setext line is a block: its marker too.
+_BLOCK_MARKER = re.compile(r"^(?:\d{1,9}[.)]|[#+=:-])")
+# A tag of serialised HTML (attribute values may hold ``>``); the text is what lies between tags.
+_HTML_TAG = re.compile(r"""(<(?:[^<>"']|"[^"]*"|'[^']*')*>)""")
+
+
+def html_text(text: str) -> str:
+    """Return ``text`` as HTML text, quotes too: a front matter value a layout may print as is."""
+    return html.escape(text)
+
+
+def markdown_text(text: str) -> str:
+    """Return ``text`` for a line of Markdown that shows it as it is: HTML-escaped, Markdown's and
+    Liquid's syntax characters (and a leading block marker) as character references."""
+    escaped = html.escape(text, quote=False).translate(_MARKDOWN_SYNTAX)
+    return _BLOCK_MARKER.sub(lambda marker: marker[0][:-1] + f"&#{ord(marker[0][-1])};", escaped)
+
+
+def markdown_html(fragment: str) -> str:
+    """Return serialised HTML whose text Markdown leaves alone, even where it parses inside HTML
+    (kramdown's ``parse_block_html``, span elements): syntax characters in text, never in tags,
+    become character references."""
+    pieces = _HTML_TAG.split(fragment)
+    return "".join(
+        piece if index % 2 else piece.translate(_MARKDOWN_SYNTAX)
+        for index, piece in enumerate(pieces)
+    )
+
+
+# A web address, the only kind of link a post carries; what ends an autolink or opens Liquid in it.
+_WEB_URL = re.compile(r"https?://[^/\s]", re.IGNORECASE)
+_URL_UNSAFE = re.compile(r"""[\s"'<>\\^`{|}\x00-\x1f\x7f]""")
+
+
+def link_url(url: str | None) -> str:
+    """Return ``url`` for a ``<url>`` autolink when it is a web address (else ""), with the
+    characters that could end the link or open Liquid percent-encoded."""
+    if not url or not _WEB_URL.match(url):
+        return ""
+    return _URL_UNSAFE.sub(lambda char: quote(char[0], safe=""), url)
+
+
+# --- file names -----------------------------------------------------------------------------
+
+# Names Windows keeps for devices whatever their extension: ``CON.html`` is the console.
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{port}{n}" for port in ("COM", "LPT") for n in [*"0123456789", "¹", "²", "³"]}
+)
+# Letters and digits of any script, ``_``, ``.`` and ``-``: no separator, NUL, control, space or
+# character that Windows refuses (``<>:"/\\|?*``).
+_NAME_UNSAFE = re.compile(r"[^\w.-]|[\x00-\x1f]")
+# File systems allow 255 bytes a name; a post's name adds its date and extension to this.
+NAME_MAX_BYTES = 120
+_NAME_HASH_CHARS = 10
+
+
+class UnsafePath(ValueError):
+    """A file name that would leave the folder it is written to."""
+
+
+def safe_name(text: str, max_bytes: int = NAME_MAX_BYTES) -> str:
+    """Return ``text`` as one safe file name part: letters, digits, ``_``, ``.`` and ``-``, no
+    leading ``._-`` or trailing ``.-``, no Windows device name, at most ``max_bytes`` UTF-8 bytes.
+
+    A name that had to change ends with a hash of ``text``, so two values never share a name; a
+    name that is already safe is kept as it is.
+    """
+    # A leading ``_`` or ``.`` also hides a page from Jekyll.
+    name = _NAME_UNSAFE.sub("-", text).lstrip("._-").rstrip(".-")
+    stem, dot, extension = name.partition(".")
+    reserved = stem.upper() in _WINDOWS_DEVICES
+    if name and name == text and not reserved and len(name.encode("utf-8")) <= max_bytes:
+        return name
+    if reserved:  # the device name is the part before the first dot: the hash must join it
+        name = f"{stem}-{extension}" if dot else stem
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:_NAME_HASH_CHARS]
+    room = max_bytes - _NAME_HASH_CHARS - 1
+    name = name.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(".-")
+    return f"{name}-{digest}" if name else digest
+
+
+def inside(folder: Path, name: str) -> Path:
+    """Return the path of ``name`` in ``folder``; raise :class:`UnsafePath` when it would resolve
+    elsewhere (a separator, ``..``, an absolute path, a link leading out)."""
+    root = folder.resolve()
+    try:
+        path = (root / name).resolve()
+    except (OSError, ValueError) as exc:  # NUL, a link loop
+        raise UnsafePath(f"{name!r}: {exc}") from exc
+    if path.parent != root:
+        raise UnsafePath(f"{name!r} is not a file of {root}")
+    return path
+
+
 # --- export ---------------------------------------------------------------------------------
 
 
@@ -198,19 +308,21 @@ def post_time(doc: Mapping[str, Any]) -> datetime:
 
 
 def post_slug(doc: Mapping[str, Any]) -> str:
-    """Return the id part of the file name: East Money's id (rolling) or infoCode, else ``_id``."""
+    """Return the id part of the file name: East Money's id (rolling) or infoCode, else ``_id``
+    (``source-id``), as a :func:`safe_name`."""
     code = doc.get("native_id")
     if doc.get("source") == EASTMONEY and code:
-        return code if is_rolling(doc) else info_code(code)
-    return re.sub(r"[^\w.-]", "-", str(doc["_id"]))
+        return safe_name(code if is_rolling(doc) else info_code(code))
+    return safe_name(str(doc["_id"]).replace(":", "-"))
 
 
 def post_category(doc: Mapping[str, Any]) -> tuple[str, str]:
-    """Return the post's category and tag."""
+    """Return the post's category (a :func:`safe_name`: it names the category's page) and tag."""
     if is_rolling(doc):
         return ROLLING_CATEGORY, ROLLING_TAG
-    name = doc.get("publisher") or doc["source"]
-    return doc.get("publisher_slug") or doc["source"], name + TAG_SUFFIX
+    source = doc.get("source") or ""
+    name = doc.get("publisher") or source
+    return safe_name(doc.get("publisher_slug") or source), name + TAG_SUFFIX
 
 
 def digest_line(summary: str | None) -> str | None:
@@ -224,25 +336,36 @@ def digest_line(summary: str | None) -> str | None:
 def credit_lines(doc: Mapping[str, Any]) -> str:
     """Return East Money's credit paragraphs for the article's authors and publisher."""
     lines = [f"<p>□{html.escape(author, quote=False)}</p>" for author in doc.get("authors") or []]
-    if doc.get("publisher"):
+    # East Money's own desk stands in for a story that credits no one: the original printed no
+    # credit line for those.
+    own = own_publisher(doc.get("source"), doc.get("url"))
+    if doc.get("publisher") and doc["publisher"] != own:
         publisher = html.escape(doc["publisher"], quote=False)
         lines.append(f'<p class="em_media">（文章来源：{publisher}）</p>')
     return "".join(lines)
 
 
 def post_link(doc: Mapping[str, Any]) -> str:
-    """Return the link under the body: the original's share page for media news, else the URL."""
+    """Return the link under the body: the original's share page for media news, else the URL
+    (see :func:`link_url`)."""
     if doc.get("source") == EASTMONEY and doc.get("native_id") and not is_rolling(doc):
-        return SHARE_URL.format(info_code=info_code(doc["native_id"]))
-    return doc.get("url") or ""
+        return SHARE_URL.format(info_code=post_slug(doc))
+    return link_url(doc.get("url"))
 
 
 def back_links(category: str, tag: str, site_url: str) -> str:
     """Return the two back links: to the category's page and to the home page."""
     site = site_url.rstrip("/")
     template = ROLLING_LINK if category == ROLLING_CATEGORY else CATEGORY_LINK
-    first = template.format(tag=liquid_escape(tag), site=site, category=category)
+    first = template.format(tag=markdown_text(tag), site=site, category=category)
     return first + LINK_SEPARATOR + HOME_LINK.format(site=site)
+
+
+def post_body(doc: Mapping[str, Any]) -> str:
+    """Return the post's HTML: the body, sanitised again (stored bodies are already, so they stay
+    as they are; a document written by other means gains nothing), and the credit lines."""
+    body = sanitize_body(doc.get("body_html")) + credit_lines(doc)
+    return liquid_escape(markdown_html(body))
 
 
 def format_post(doc: Mapping[str, Any], site_url: str = DEFAULT_SITE_URL) -> Post:
@@ -253,17 +376,17 @@ def format_post(doc: Mapping[str, Any], site_url: str = DEFAULT_SITE_URL) -> Pos
         (
             "---",
             "layout: post",
-            f"title: {yaml_quote(doc['title'])}",
+            f"title: {yaml_quote(html_text(doc['title']))}",
             f"date: {when:%Y-%m-%d %H:%M:%S %z}",
             f"categories: {yaml_scalar(category)}",
-            f"tags: {yaml_scalar(tag)}",
+            f"tags: {yaml_scalar(html_text(tag))}",
             "---",
         )
     )
-    body = liquid_escape((doc.get("body_html") or "") + credit_lines(doc))
+    body = post_body(doc)
     if is_rolling(doc):
         digest = digest_line(doc.get("summary"))
-        body = (f"> {liquid_escape(digest)}\n" if digest else "") + "\n" + body
+        body = (f"> {markdown_text(digest)}\n" if digest else "") + "\n" + body
     text = "\n".join(
         (front, body + "\n", f"<{post_link(doc)}>\n", back_links(category, tag, site_url))
     )
@@ -271,19 +394,26 @@ def format_post(doc: Mapping[str, Any], site_url: str = DEFAULT_SITE_URL) -> Pos
 
 
 def category_page(category: str, tag: str) -> tuple[str, str]:
-    """Return the file name and text of a category's index page, at the back link's address."""
+    """Return the file name and text of a category's index page, at the back link's address.
+
+    The page is HTML (Jekyll converts no Markdown in it); titles are printed through
+    ``escape_once``: safe for the HTML-escaped titles of exported posts without escaping them
+    twice, and for the raw text of any other post.
+    """
     permalink = "/emnews/" if category == ROLLING_CATEGORY else f"/category/{category}.html"
     text = "\n".join(
         (
             "---",
             "layout: page",
-            f"title: {yaml_quote(tag)}",
+            f"title: {yaml_quote(html_text(tag))}",
             f"permalink: {permalink}",
             "---",
+            "<ul>",
             f"{{% for post in site.categories[{yaml_quote(category)}] %}}",
-            "- {{ post.date | date: '%Y-%m-%d %H:%M' }} "
-            "[{{ post.title }}]({{ post.url | relative_url }})",
+            "<li>{{ post.date | date: '%Y-%m-%d %H:%M' }} "
+            '<a href="{{ post.url | relative_url }}">{{ post.title | escape_once }}</a></li>',
             "{% endfor %}",
+            "</ul>",
             "",
         )
     )
@@ -311,7 +441,8 @@ class OldPost:
 
 
 def parse_post(text: str) -> OldPost:
-    """Split a post into front matter fields, the ``> digest`` line, body and link."""
+    """Split a post into front matter fields, the ``> digest`` line, body and link; title, tags
+    and digest are read as the text they show (character references decoded), the body as HTML."""
     match = _FRONT.match(text.replace("\r\n", "\n"))
     if not match:
         raise BrokenPost("no front matter")
@@ -323,12 +454,12 @@ def parse_post(text: str) -> OldPost:
     digest = None
     if body.startswith("> "):
         first, _, body = body.partition("\n")
-        digest = liquid_unescape(first[2:].strip()) or None
+        digest = html.unescape(liquid_unescape(first[2:].strip())) or None
     return OldPost(
-        title=yaml_unquote(fields.get("title", "")),
+        title=html.unescape(yaml_unquote(fields.get("title", ""))),
         date=yaml_unquote(fields.get("date", "")),
         categories=yaml_unquote(fields.get("categories", "")),
-        tags=yaml_unquote(fields.get("tags", "")),
+        tags=html.unescape(yaml_unquote(fields.get("tags", ""))),
         digest=digest,
         body=liquid_unescape(body.strip("\n")),
         link=link or None,
@@ -363,6 +494,9 @@ def article_from_post(filename: str, text: str, fetched_at: datetime) -> Article
         raise BrokenPost("empty body")
     rolling = post.tags == ROLLING_TAG or post.categories == ROLLING_CATEGORY
     link_is_article = bool(post.link) and rolling and "eastmoney.com" in (post.link or "")
+    publisher = None if rolling else publisher_from_tag(post.tags)
+    # The pipelines read titles and names as a page prints them (tags stripped, references
+    # decoded): the post's text goes in escaped, so "<b>" in a title stays text both ways.
     return Article(
         url=post.link if link_is_article else article_url(code),
         source=EASTMONEY,
@@ -370,11 +504,11 @@ def article_from_post(filename: str, text: str, fetched_at: datetime) -> Article
         feed=ROLLING_FEED if rolling else MEDIA_FEED,
         fetched_at=fetched_at,
         via=EASTMONEY,
-        summary=post.digest,
-        title=post.title,
+        summary=post.digest and html.escape(post.digest, quote=False),
+        title=html.escape(post.title, quote=False),
         published_text=post.date,
         body_html=post.body,
-        publisher=None if rolling else publisher_from_tag(post.tags),
+        publisher=publisher and html.escape(publisher, quote=False),
     )
 
 
@@ -406,6 +540,48 @@ def _read_manifest(out_dir: Path) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def _remove_previous(out_dir: Path, previous: str, report: ExportReport) -> None:
+    """Remove an article's earlier post file, unless the manifest names a file elsewhere."""
+    try:
+        path = inside(out_dir, previous)
+    except UnsafePath as exc:
+        logger.warning("Not removing the earlier post %s", exc)
+        return
+    if path.is_file():
+        path.unlink()
+        report.removed.append(previous)
+
+
+def _export_one(
+    doc: Mapping[str, Any],
+    out_dir: Path,
+    site_url: str,
+    manifest: dict[str, str],
+    report: ExportReport,
+) -> Post | str:
+    """Write an article's post unless unchanged and record it; return the post, or why the
+    article is skipped (:func:`skip_reason`, ``unsafe_path``, ``unwritable``)."""
+    reason = skip_reason(doc)
+    if reason is not None:
+        return reason
+    post = format_post(doc, site_url)
+    try:
+        written = _write_if_changed(inside(out_dir, post.filename), post.text)
+    except (UnsafePath, OSError) as exc:
+        logger.warning("Cannot write %s: %s", post.filename, exc)
+        return "unsafe_path" if isinstance(exc, UnsafePath) else "unwritable"
+    key = str(doc["_id"])
+    previous = manifest.get(key)
+    manifest[key] = post.filename
+    if previous and previous != post.filename:
+        _remove_previous(out_dir, previous, report)
+    if written:
+        report.written.append(post.filename)
+    else:
+        report.unchanged += 1
+    return post
+
+
 def export_posts(
     docs: Iterable[Mapping[str, Any]],
     out_dir: Path,
@@ -415,38 +591,42 @@ def export_posts(
     """Write one post per stored article to ``out_dir``, only where new or changed.
 
     A post whose file name changed (a corrected date) replaces its old file, so an article never
-    has two posts. With ``pages_dir``, each category seen gets its index page there.
+    has two posts. With ``pages_dir``, each category seen gets its index page there. A post that
+    cannot be written (``unsafe_path``: it would leave its folder; ``unwritable``) is skipped,
+    counted and logged; the manifest is written whatever happens.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _read_manifest(out_dir)
     report = ExportReport()
     categories: dict[str, str] = {}
-    for doc in docs:
-        reason = skip_reason(doc)
-        if reason is not None:
-            report.skipped[reason] += 1
-            logger.warning("Not exporting %s: %s", doc.get("_id"), reason)
-            continue
-        post = format_post(doc, site_url)
-        categories[post.category] = post.tag
-        previous = manifest.get(doc["_id"])
-        if previous and previous != post.filename and (out_dir / previous).is_file():
-            (out_dir / previous).unlink()
-            report.removed.append(previous)
-        manifest[doc["_id"]] = post.filename
-        if _write_if_changed(out_dir / post.filename, post.text):
-            report.written.append(post.filename)
-        else:
-            report.unchanged += 1
-    _write_if_changed(
-        out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=0, sort_keys=True)
-    )
+    try:
+        for doc in docs:
+            outcome = _export_one(doc, out_dir, site_url, manifest, report)
+            if isinstance(outcome, Post):
+                categories[outcome.category] = outcome.tag
+                continue
+            report.skipped[outcome] += 1
+            logger.warning("Not exporting %s: %s", doc.get("_id"), outcome)
+    finally:
+        _write_if_changed(
+            inside(out_dir, MANIFEST),
+            json.dumps(manifest, ensure_ascii=False, indent=0, sort_keys=True),
+        )
     if pages_dir is not None:
-        pages_dir.mkdir(parents=True, exist_ok=True)
-        for category, tag in sorted(categories.items()):
-            name, text = category_page(category, tag)
-            _write_if_changed(pages_dir / name, text)
+        _write_pages(pages_dir, categories, report)
     return report
+
+
+def _write_pages(pages_dir: Path, categories: Mapping[str, str], report: ExportReport) -> None:
+    """Write each category's index page; one that cannot be written is skipped and counted."""
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    for category, tag in sorted(categories.items()):
+        name, text = category_page(category, tag)
+        try:
+            _write_if_changed(inside(pages_dir, name), text)
+        except (UnsafePath, OSError) as exc:
+            logger.warning("Not writing the page of category %s: %s", category, exc)
+            report.skipped["page_unwritable"] += 1
 
 
 @dataclass
