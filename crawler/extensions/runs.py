@@ -106,6 +106,8 @@ def build_record(
             "retries_given_up": stats.get("retry/max_reached", 0),
         },
         "coverage": coverage(stats, coverage_fields),
+        # Listing walks: started, resumed (their previous walk was cut short), complete, …
+        "walks": _prefixed(stats, "news/walk/"),
     }
 
 
@@ -130,6 +132,8 @@ def summary_line(record: Mapping[str, Any]) -> str:
         f"{duplicate} duplicate, {items['dropped']} dropped{f' ({dropped})' if dropped else ''}, "
         f"{items['spooled']} spooled, {record['errors']['count']} errors"
     )
+    if resumed := record.get("walks", {}).get("resumed"):
+        line += f", {resumed} interrupted walks resumed"
     if record["problems"]:
         line += " | " + "; ".join(record["problems"])
     return line

@@ -2,8 +2,9 @@
 
 Arguments (each defaults to its ``NEWS_EASTMONEY_*`` setting): ``columns`` (``345,350``),
 ``pages`` (listing pages per column at most), ``page_size``, ``since`` (``6h``, ``2d``,
-``2022-05-20``). A column's walk stops at the first page with nothing new to storage, at an
-entry older than ``since``, at the last page (``page_index*page_size >= totle_hits``) or at
+``2022-05-20``). A column's walk (keyed ``column:<id>``) stops at the first page with nothing
+new to storage (once past the frontier of an unfinished previous walk), at an entry older than
+``since``, at the last page (``page_index*page_size >= totle_hits``) or at
 ``pages``.
 """
 
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from crawler.options import option
 from crawler.sources.eastmoney import FEEDS, NEWS_COLUMNS, ListingParser, column_api_url
 from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider, positive_int
-from crawler.spiders.walk import stop_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -95,14 +95,13 @@ class EastMoneyColumnSpider(EastMoneySpider):
             return
         triage = self.triage(SCOPE, listing, response.url)
         feed = f"column:{column}"
+        last = page_index * self.page_size >= (listing.total or 0)
+        end = "last_page" if last else None
+        reason = self.step(SCOPE, feed, listing, triage, end, page_index, self.pages, response.url)
         for entry in triage.new:
             yield self.request(entry.url, self.parse_article, "article", entry=entry, feed=feed)
-        last = page_index * self.page_size >= (listing.total or 0)
-        reason = stop_reason(listing, triage, "last_page" if last else None, page_index, self.pages)
         if reason is None:
             yield self.listing(column, page_index + 1)
-        else:
-            self.stop(SCOPE, reason, response.url)
 
     def parse_article(
         self, response: Response, entry: ListingEntry, feed: str

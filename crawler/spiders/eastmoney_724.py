@@ -4,9 +4,9 @@ A flash is an article made from its list item: the title, and the text (the item
 without its leading ``【title】``) as the body. Its page adds nothing but chrome, so the page is
 fetched only when the item cannot stand alone (no text past the title, or text cut with ``…``);
 ``NEWS_EASTMONEY_724_FETCH_PAGES`` = ``auto`` (that rule), ``always`` or ``never``.
-Arguments: ``pages``, ``page_size`` (≤ 200), ``since``. The walk stops at the first page with
-nothing new to storage, at a flash older than ``since``, when the cursor does not move back,
-or at ``pages``.
+Arguments: ``pages``, ``page_size`` (≤ 200), ``since``. The walk (keyed ``724``) stops at the
+first page with nothing new to storage (once past the frontier of an unfinished previous walk),
+at a flash older than ``since``, when the cursor does not move back, or at ``pages``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from crawler.sources.eastmoney import (
     flash_needs_page,
 )
 from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider
-from crawler.spiders.walk import stop_reason
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -115,19 +114,17 @@ class EastMoneyFlashSpider(EastMoneySpider):
         if listing is None:
             return
         triage = self.triage(SCOPE, listing, response.url)
+        cursor = listing.cursor
+        end = None if cursor_moves_back(cursor, sort_end) else "cursor"
+        reason = self.step(SCOPE, FEED, listing, triage, end, page_number, self.pages, response.url)
         for entry in triage.new:
             if self.wants_page(entry):
                 request = self.request(entry.url, self.parse_flash_page, "724", entry=entry)
                 yield request.replace(errback=self.flash_page_failed)
             else:
                 yield self.article(SCOPE, entry, flash_article(entry), FEED)
-        cursor = listing.cursor
-        end = None if cursor_moves_back(cursor, sort_end) else "cursor"
-        reason = stop_reason(listing, triage, end, page_number, self.pages)
         if reason is None:
             yield self.listing(cursor or "", page_number + 1)
-        else:
-            self.stop(SCOPE, reason, response.url)
 
     def parse_flash_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
         """Read a flash's page; when it is bad, the list item still makes the article."""

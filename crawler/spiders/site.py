@@ -5,10 +5,12 @@ it every enabled entry), ``date`` (``2015-03-02``: the day that
 fills ``{date:…}`` placeholders in start URLs; default today in ``NEWS_DEFAULT_TIMEZONE``).
 Listings (HTML, RSS, Atom, sitemaps) are read by :mod:`crawler.sources.feeds`, article pages by
 :mod:`crawler.sources.site`. Storage is asked once per listing page which links it lacks; an HTML
-listing's walk stops at a page with nothing new, at its last page or at the source's
-``max_pages``. Each source's requests share one download slot (named after it) with the
-source's ``download_delay`` and ``concurrency``. Stats live under ``news/site/<source>/``:
-``listing/<kind>``, ``skipped/<reason>``, ``bad/<reason>``, ``stop/<reason>``, ``articles/<kind>``.
+listing's walk stops at a page with nothing new (once past the frontier of an unfinished
+previous walk: :mod:`crawler.spiders.walk`), at its last page or at the source's ``max_pages``;
+a walk is keyed by its source and start URL. Each source's requests share one download slot
+(named after it) with the source's ``download_delay`` and ``concurrency``. Stats live under
+``news/site/<source>/``: ``listing/<kind>``, ``skipped/<reason>``, ``bad/<reason>``,
+``stop/<reason>``, ``articles/<kind>``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from crawler.extract import decode_body
 from crawler.sources.config import SourcesError, load_sources, sources_file
 from crawler.sources.feeds import detect_kind, read_listing
 from crawler.sources.site import PRECEDENCE, page_headers, read_article_page
-from crawler.spiders.walk import ListingSpider, Scope, stop_reason
+from crawler.spiders.walk import ListingSpider, Scope
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -79,23 +81,53 @@ class SiteSpider(ListingSpider):
     def request(
         self, source: Source, url: str, callback: Callable[..., Any], **cb_kwargs: Any
     ) -> scrapy.Request:
-        """Return a request of ``source`` in its download slot."""
+        """Return a request of ``source`` in its download slot.
+
+        The URL filter is off: articles are deduplicated by id (:meth:`triage`), a walk is
+        bounded by its stop rules, and a ``requests.seen`` left by a killed run (``JOBDIR``) names
+        requests that were never answered; with it the next run would drop them.
+        """
+        meta: dict[str, Any] = {"download_slot": slot_name(source), "news_source": source.name}
+        if source.download_maxsize:
+            meta["download_maxsize"] = source.download_maxsize
         return scrapy.Request(
             url,
             callback,
             errback=self.failed,
-            meta={"download_slot": slot_name(source), "news_source": source.name},
+            meta=meta,
             cb_kwargs={"source": source.name, **cb_kwargs},
+            dont_filter=True,
         )
 
     def listing(
-        self, source: Source, url: str, kind: str, page: int, issue: str | None = None
+        self,
+        source: Source,
+        url: str,
+        kind: str,
+        page: int,
+        issue: str | None = None,
+        walk: str | None = None,
     ) -> scrapy.Request:
-        """Return the request of one listing page (``issue``: the date of a dated start URL)."""
-        return self.request(source, url, self.parse_listing, kind=kind, page=page, issue=issue)
+        """Return the request of one listing page (``issue``: the date of a dated start URL;
+        ``walk``: the key of the walk it belongs to, by default one starting at ``url``)."""
+        return self.request(
+            source,
+            url,
+            self.parse_listing,
+            kind=kind,
+            page=page,
+            issue=issue,
+            walk=walk or f"{source.name} {url}",
+        )
 
     def parse_listing(
-        self, response: Response, source: str, kind: str, page: int, issue: str | None
+        self,
+        response: Response,
+        source: str,
+        kind: str,
+        page: int,
+        issue: str | None,
+        walk: str | None = None,
     ) -> Iterator[scrapy.Request]:
         """Request the listing's new articles, its child sitemaps, then its next page."""
         config, scope = self.sources[source], self.scopes[source]
@@ -106,20 +138,19 @@ class SiteSpider(ListingSpider):
             text, _ = decode_body(response.body, page_headers(response.headers, config))
         listing = read_listing(kind, response.body, text, response.url, config)
         self.count(scope, f"listing/{listing.kind}", response.url)
+        triage = self.triage(scope, listing, response.url)
+        end = None if listing.next_url else "last_page"
+        key = walk or f"{source} {response.url}"
+        reason = self.step(scope, key, listing, triage, end, page, config.max_pages, response.url)
         for child in listing.sitemaps:
             yield self.listing(config, child, "sitemap", 1, issue)
-        triage = self.triage(scope, listing, response.url)
         for entry in triage.new:
             entry = implied(entry, config, issue)
             yield self.request(
                 config, entry.url, self.parse_article, entry=entry, feed=listing.kind
             )
-        end = None if listing.next_url else "last_page"
-        reason = stop_reason(listing, triage, end, page, config.max_pages)
-        if reason is not None:
-            self.stop(scope, reason, response.url)
-        elif listing.next_url:
-            yield self.listing(config, listing.next_url, kind, page + 1, issue)
+        if reason is None and listing.next_url:
+            yield self.listing(config, listing.next_url, kind, page + 1, issue, key)
 
     def parse_article(
         self, response: Response, source: str, entry: ListingEntry, feed: str

@@ -5,7 +5,8 @@ A spider reads a listing page into a :class:`~crawler.sources.listing.Listing`; 
 - :meth:`ListingSpider.triage` counts the records the listing skipped, skips the entries published
   before the ``since`` cutoff, asks storage once which of the rest it lacks, and skips those this
   run already requested;
-- :func:`stop_reason` tells whether the walk ends at this page;
+- :meth:`ListingSpider.step` records how far the walk reached (:mod:`crawler.store.walks`) and
+  tells, by :func:`stop_reason`, whether it ends at this page;
 - :meth:`ListingSpider.article` makes the article of an entry and its page, each field taken from
   the side its source's :class:`~crawler.sources.listing.Precedence` declares;
 - :meth:`ListingSpider.failed` is every request's errback.
@@ -13,6 +14,18 @@ A spider reads a listing page into a :class:`~crawler.sources.listing.Listing`; 
 Stats live under the scope's prefix (``news/eastmoney``, ``news/site/<source>``):
 ``skipped/<reason>`` (``old``, ``known``, ``duplicate``, ``ignored`` and the listing's own),
 ``bad/<reason>``, ``stop/<reason>`` and ``articles/<feed kind>``.
+
+Interrupted walks. "Stop at the first page with nothing new" is sound only when the listing's
+previous walk completed: a walk cut short (``kill -9``, OOM, a listing page that failed) leaves
+stored pages above articles it never requested or never stored. So every walk keeps a record
+(:mod:`crawler.store.walks`) of the deepest page it read, written as it goes, and marked complete
+only when the spider closes cleanly (``finished``: every request answered, storage flushed) after
+the walk ended by a stop rule. A walk whose previous one did not complete *resumes*: a page with
+nothing new does not end it until it has passed that walk's frontier (:func:`start_walk`,
+:func:`passes`); its other stop rules hold. With MongoDB unreachable the frontier is unknown, so
+no page with nothing new ends the walk. Counted under ``news/walk/``: ``started``, ``resumed``,
+``walked_past_known`` (pages with nothing new walked past), ``passed`` (frontiers passed),
+``complete`` and ``unfinished`` (at close).
 """
 
 from __future__ import annotations
@@ -32,8 +45,11 @@ from crawler.normalize.dates import parse_publish_time
 from crawler.normalize.identity import article_id, canonicalize
 from crawler.options import option
 from crawler.sources.listing import ListingEntry, Precedence, merge
+from crawler.store.walks import Frontier, WalkRecord, WalkStore
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
@@ -72,18 +88,25 @@ class Triage:
 
 
 def stop_reason(
-    listing: Listing, triage: Triage, end: str | None, page: int, max_pages: int
+    listing: Listing,
+    triage: Triage,
+    end: str | None,
+    page: int,
+    max_pages: int,
+    *,
+    holding: bool = False,
 ) -> str | None:
     """Return why a listing walk ends at this page, or ``None`` to follow the next one.
 
     The rules every walk shares come first: a page listing no entry and no child sitemap
-    (``empty``), a page whose entries storage all holds (``nothing_new``), a page reaching
-    ``since`` (``since``). Then ``end``, the listing's own end as its spider sees it
-    (``last_page``, ``cursor``; ``None`` while there is more), then the page limit (``max_pages``).
+    (``empty``), a page whose entries storage all holds (``nothing_new``; not while ``holding``,
+    a resumed walk short of its previous walk's frontier), a page reaching ``since``
+    (``since``). Then ``end``, the listing's own end as its spider sees it (``last_page``,
+    ``cursor``; ``None`` while there is more), then the page limit (``max_pages``).
     """
     if not listing.entries and not listing.sitemaps:
         return "empty"
-    if listing.entries and not triage.unknown:
+    if listing.entries and not triage.unknown and not holding:
         return "nothing_new"
     if triage.reached_since:
         return "since"
@@ -92,6 +115,85 @@ def stop_reason(
     if page >= max_pages:
         return "max_pages"
     return None
+
+
+@dataclass(slots=True)
+class Walk:
+    """One listing's walk in this run.
+
+    ``holding``: the walk resumes an unfinished one and has not yet passed its frontier
+    ``target`` (``None`` with ``holding``: the frontier is unknown), so a page with nothing new
+    does not end it; ``seen_target`` whether a page of it showed any of the target's ids;
+    ``reached`` the deepest page it read; ``stop`` why it ended (``None``: it has not, or a
+    listing page failed).
+    """
+
+    listing: str
+    started_at: datetime
+    resumed: bool = False
+    holding: bool = False
+    target: Frontier | None = None
+    seen_target: bool = False
+    reached: Frontier | None = None
+    stop: str | None = None
+
+    def record(self, *, complete: bool = False) -> WalkRecord:
+        """Return the walk's record: how far it reached, the frontier it still has to pass."""
+        return WalkRecord(
+            complete=complete, reached=self.reached, target=self.target if self.holding else None
+        )
+
+
+def start_walk(listing: str, previous: WalkRecord | None, page: int, now: datetime) -> Walk:
+    """Return the walk of ``listing`` that begins at ``page``, given its previous walk's record.
+
+    No record, or a complete one: the usual stop rules. An unfinished one: the walk resumes and
+    holds until it passes the frontier the unfinished walk had still to pass, else the one it
+    reached (unknown when MongoDB could not say). A walk taken up past its first page (a queue
+    kept in ``JOBDIR``) is that unfinished walk going on: it keeps its frontier and its reach.
+    """
+    if previous is None or previous.complete:
+        return Walk(listing, now)
+    if page > 1:
+        return Walk(
+            listing,
+            now,
+            resumed=True,
+            holding=previous.target is not None,
+            target=previous.target,
+            reached=previous.reached,
+        )
+    target = previous.target or previous.reached
+    return Walk(listing, now, resumed=True, holding=True, target=target)
+
+
+def passes(target: Frontier | None, ids: Sequence[str], seen_before: bool) -> tuple[bool, bool]:
+    """Tell whether a walk holding for ``target`` passes it at a page listing ``ids``, and
+    whether it has now seen any of the target's ids.
+
+    The pages down to the target hold articles the unfinished walk may have stored (so a page
+    with nothing new says nothing of what lies below it): the walk passes the target only at a
+    page that lists an entry beyond it, that is a page with no target id after a page with some,
+    or a page listing an entry after the target's last (oldest) id. Newer entries push the
+    target's entries down, so they may fall on two pages; one may have left the listing. An
+    unknown target is never passed.
+    """
+    if target is None or not target.ids:
+        return False, seen_before
+    wanted = set(target.ids)
+    hits = [index for index, identity in enumerate(ids) if identity in wanted]
+    if not hits:
+        return seen_before, seen_before
+    last = hits[-1]
+    return ids[last] == target.ids[-1] and last < len(ids) - 1, True
+
+
+def deepest(reached: Frontier | None, page: int, ids: Sequence[str]) -> Frontier:
+    """Return the deeper of ``reached`` and this page; a page without ids keeps the ids before."""
+    if reached is not None and reached.page > page:
+        return reached
+    kept = reached.ids if reached is not None else ()
+    return Frontier(page, tuple(ids) or kept)
 
 
 def entry_id(source: str, entry: ListingEntry) -> str | None:
@@ -105,6 +207,7 @@ class ListingSpider(scrapy.Spider):
     """Base of every spider: walk listings, request what storage lacks, make articles, count."""
 
     known: KnownArticles
+    walk_store: WalkStore
     zone: ZoneInfo
     #: Entries published before it are old; set by the spiders that take a ``since`` argument.
     cutoff: datetime | None = None
@@ -113,17 +216,39 @@ class ListingSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         # What this run requested, by native id or URL: an entry in two listings is fetched once.
         self.requested: set[str] = set()
+        # This run's listing walks, by listing key.
+        self.walks: dict[str, Walk] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.zone = ZoneInfo(option(crawler.settings, "NEWS_DEFAULT_TIMEZONE"))
         spider.known = KnownArticles.from_crawler(crawler)
+        spider.walk_store = WalkStore.from_settings(crawler.settings, spider.name)
         return spider
 
     def closed(self, reason: str) -> None:
-        """Release the storage lookup."""
+        """Mark the walks complete when the crawl finished cleanly; release storage.
+
+        Called after the item pipelines closed: every article the walks requested is stored
+        (or spooled) by now. A walk with no stop reason (a listing page failed) stays unfinished.
+        """
+        for walk in self.walks.values():
+            complete = reason == "finished" and walk.stop is not None
+            if complete:
+                self.walk_store.save(
+                    walk.listing, walk.record(complete=True), walk.started_at, walk.stop
+                )
+            self.crawler.stats.inc_value(f"news/walk/{'complete' if complete else 'unfinished'}")
+            if not complete:
+                logger.info(
+                    "The walk of %s is unfinished (reached page %s, %s): the next run resumes it",
+                    walk.listing,
+                    walk.reached.page if walk.reached else "-",
+                    walk.stop or "no stop rule reached",
+                )
         self.known.close()
+        self.walk_store.close()
 
     def scope_of(self, request: scrapy.Request) -> Scope:
         """Return the scope a request of this spider belongs to."""
@@ -191,6 +316,59 @@ class ListingSpider(scrapy.Spider):
             entry.published_text, now=datetime.now(UTC), zone=self.zone, fallback=None
         )
         return parsed is not None and parsed.at < self.cutoff
+
+    def begin(self, scope: Scope, listing: str, page: int) -> Walk:
+        """Start (or take up) the walk of ``listing``, from its previous walk's record."""
+        walk = start_walk(listing, self.walk_store.load(listing), page, datetime.now(UTC))
+        self.crawler.stats.inc_value("news/walk/started")
+        if walk.resumed:
+            self.crawler.stats.inc_value("news/walk/resumed")
+            logger.warning(
+                "%s: the previous walk of %s did not finish (%s): this walk resumes it, walking "
+                "on past known pages until it passes that walk's frontier",
+                scope.label,
+                listing,
+                f"its frontier was page {walk.target.page}" if walk.target else "frontier unknown",
+            )
+        self.walks[listing] = walk
+        return walk
+
+    def step(
+        self,
+        scope: Scope,
+        listing_key: str,
+        listing: Listing,
+        triage: Triage,
+        end: str | None,
+        page: int,
+        max_pages: int,
+        url: str,
+    ) -> str | None:
+        """Walk one listing page: record how far the walk reached, and return why it ends here
+        (counted and logged), or ``None`` to follow the next page.
+
+        Call it before yielding the page's requests: the record is then never behind them.
+        """
+        walk = self.walks.get(listing_key) or self.begin(scope, listing_key, page)
+        ids = [i for i in (entry_id(scope.source, e) for e in listing.entries) if i]
+        if walk.holding:
+            passed, walk.seen_target = passes(walk.target, ids, walk.seen_target)
+            if passed:
+                walk.holding = False
+                self.crawler.stats.inc_value("news/walk/passed")
+                logger.info(
+                    "%s: %s passed its previous frontier at page %d", scope.label, listing_key, page
+                )
+        reason = stop_reason(listing, triage, end, page, max_pages, holding=walk.holding)
+        if walk.holding and listing.entries and not triage.unknown:
+            self.crawler.stats.inc_value("news/walk/walked_past_known")
+            logger.debug("%s: nothing new at %s, walked past (resuming)", scope.label, url)
+        walk.reached = deepest(walk.reached, page, ids)
+        walk.stop = reason
+        self.walk_store.save(listing_key, walk.record(), walk.started_at, reason)
+        if reason is not None:
+            self.stop(scope, reason, url)
+        return reason
 
     def stop(self, scope: Scope, reason: str, url: str) -> None:
         """Record why a listing walk ends."""

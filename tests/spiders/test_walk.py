@@ -26,6 +26,7 @@ from crawler.sources.listing import Listing, ListingEntry, Precedence, Side, mer
 from crawler.spiders.eastmoney import EastMoneyColumnSpider
 from crawler.spiders.site import SiteSpider
 from crawler.spiders.walk import Triage, stop_reason
+from crawler.store.walks import WalkStore
 from tests.spiders.support import FakeKnown, json_response, run
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def east_money_spider(stored: Iterable[str] = (), **kwargs: Any) -> EastMoneyCol
     spider = EastMoneyColumnSpider.from_crawler(crawler, **kwargs)
     crawler.spider = spider
     spider.known = FakeKnown(f"eastmoney:{c}" for c in stored)  # type: ignore[assignment]
+    spider.walk_store = WalkStore(None, "walks", spider.name)  # no walk records: storage off
     return spider
 
 
