@@ -16,7 +16,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from itemadapter.adapter import DataclassAdapter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _field(doc: str, bson: str | tuple[str, ...], *, stage: str, factory: Any = None) -> Any:
@@ -77,7 +77,16 @@ class Article:
         "the headline the publisher first used (`原标题`)", ("string", "null"), stage="title"
     )
     publisher: str | None = _field(
-        "media that wrote it (`中国市场监管新闻网`)", ("string", "null"), stage="attribution"
+        "media that wrote it, as the page states it (`中国市场监管报`); East Money's items that "
+        "credit no one: `东方财富网`",
+        ("string", "null"),
+        stage="attribution",
+    )
+    publisher_group: str | None = _field(
+        "the group of outlets the publisher belongs to (`中国市场监管报` → `中国市场监管新闻网`, "
+        "`证券时报网` → `证券时报`), else the publisher itself",
+        ("string", "null"),
+        stage="attribution",
     )
     publisher_slug: str | None = _field(
         "publisher in pinyin, lower case, no separators", ("string", "null"), stage="attribution"

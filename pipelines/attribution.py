@@ -1,6 +1,7 @@
-"""Attribution stage: publisher, slug, authors and editor; credit lines leave the body
-(:mod:`crawler.normalize.credits`). Publisher names are looked up among every alias known,
-general and each source's (:mod:`crawler.sources.rules`)."""
+"""Attribution stage: publisher, its group and slug, authors and editor; credit lines leave the
+body (:mod:`crawler.normalize.credits`). Groups are looked up among every name known, general and
+each source's; an item of a known source that credits no one is the source's own
+(:mod:`crawler.sources.rules`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from crawler.normalize.credits import (
     clean_name,
     extract_credits,
     merge_authors,
-    normalize_publisher,
-    publisher_slug,
+    resolve_publisher,
     split_authors,
+    trailing_credit,
 )
-from crawler.sources.rules import AGGREGATOR_NAMES, PUBLISHER_ALIASES
+from crawler.sources.rules import AGGREGATOR_NAMES, PUBLISHER_GROUPS, own_publisher
 from pipelines.base import NewsPipeline
 
 if TYPE_CHECKING:
@@ -23,23 +24,33 @@ if TYPE_CHECKING:
 
 
 class AttributionPipeline(NewsPipeline):
-    """Set ``publisher``, ``publisher_slug``, ``authors``, ``editor`` and settle ``via``."""
+    """Set ``publisher``, ``publisher_group``, ``publisher_slug``, ``authors``, ``editor`` and
+    settle ``via``."""
 
     def process_article(self, adapter: ItemAdapter) -> None:
-        body_html, credits = extract_credits(adapter.get("body_html") or "", PUBLISHER_ALIASES)
+        body_html, credits = extract_credits(adapter.get("body_html") or "")
         if body_html != adapter.get("body_html"):
             adapter["body_html"] = body_html
             adapter["body_text"] = html_to_text(body_html)
-        publisher = (
-            normalize_publisher(adapter.get("publisher"), PUBLISHER_ALIASES) or credits.publisher
+        stated = (
+            adapter.get("publisher"),
+            credits.publisher,
+            trailing_credit(adapter.get("summary")),
         )
-        adapter["publisher"] = publisher
-        adapter["publisher_slug"] = publisher_slug(publisher)
+        publisher = resolve_publisher(stated, PUBLISHER_GROUPS)
+        if publisher.name is None:
+            own = own_publisher(adapter.get("source"), adapter.get("url"))
+            publisher = resolve_publisher((own,), PUBLISHER_GROUPS)
+            if own is not None:
+                self.inc("attribution/own_desk")
+        adapter["publisher"] = publisher.name
+        adapter["publisher_group"] = publisher.group
+        adapter["publisher_slug"] = publisher.slug
         names = [name for raw in adapter.get("authors") or [] for name in split_authors(raw)]
         adapter["authors"] = merge_authors([*names, *credits.authors])
         adapter["editor"] = clean_name(adapter.get("editor")) or credits.editor
         via = adapter.get("via")
-        if via and publisher and AGGREGATOR_NAMES.get(via) == publisher:
+        if via and publisher.group and AGGREGATOR_NAMES.get(via) == publisher.group:
             adapter["via"] = None
-        if publisher is None:
+        if publisher.name is None:
             self.inc("attribution/no_publisher")

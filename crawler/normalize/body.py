@@ -1,7 +1,8 @@
 """Body stage: raw article HTML becomes sanitised ``body_html`` and plain ``body_text``.
 
-Two passes. lxml first removes what an allow-list cannot recognise (hidden elements, disclaimers,
-and what a source's :class:`BodyRules` name: its furniture, promotions, marked blocks), unwraps
+Two passes. lxml first removes what an allow-list cannot recognise (hidden elements,
+boilerplate (:data:`crawler.vocabulary.BOILERPLATE`), and what a source's :class:`BodyRules`
+name: its furniture, promotions, marked blocks), unwraps
 what those rules keep as text, turns text-holding ``div``s into paragraphs and makes URLs absolute.
 nh3 (the Rust ammonia sanitiser) then enforces the allow-list of tags, attributes and URL schemes,
 so no script, handler or ``javascript:`` URL can survive. This module knows no source: the stage
@@ -22,7 +23,14 @@ import lxml.html
 import nh3
 
 from crawler.normalize.text import scrub
-from crawler.vocabulary import BODY_DROP_TAGS, DISCLAIMER_TEXT, DISCLAIMER_WORDS, is_hidden_junk
+from crawler.vocabulary import (
+    BODY_DROP_TAGS,
+    BOILERPLATE_BLOCK,
+    BOILERPLATE_WORDS,
+    EDGE_BOILERPLATE,
+    STATEMENT_LABEL_ONLY,
+    is_hidden_junk,
+)
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -209,26 +217,68 @@ def _leaf_blocks(root: HtmlElement) -> list[HtmlElement]:
 
 
 def _remove_noise_blocks(root: HtmlElement, promotion_text: re.Pattern[str] | None) -> None:
-    """Remove short blocks of promotion anywhere, of disclaimer or share hints at the edges."""
+    """Remove short blocks of promotion or boilerplate: the kinds removed anywhere wherever they
+    stand, the others among the first or last blocks holding text (:data:`BOILERPLATE`).
+
+    A block is also cut where boilerplate fills its lines from a ``<br>`` on
+    (``正文。<br>郑重声明：…``), and a statement's label standing alone takes the block after it
+    (the statement) along.
+    """
     whole = root.text_content()
     # The promotion pattern, when a promotion stands somewhere in the body.
     promotion = promotion_text if promotion_text and promotion_text.search(whole) else None
-    if promotion is None and not DISCLAIMER_WORDS.search(whole):
+    if promotion is None and not any(word in whole for word in BOILERPLATE_WORDS):
         return
-    blocks = _leaf_blocks(root)
-    edges = {
-        *blocks[:DISCLAIMER_BLOCKS_AT_START],
-        *blocks[len(blocks) - DISCLAIMER_BLOCKS_AT_END :],
-    }
-    # A block's text is part of the whole text: without a promotion there, only edges can go.
-    for block in blocks if promotion else [b for b in blocks if b in edges]:
-        text = block.text_content().strip(_INDENT)
-        if len(text) > NOISE_MAX_CHARS:
-            continue
-        if (promotion and promotion.search(text)) or (
-            block in edges and DISCLAIMER_TEXT.search(text)
+    blocks = [
+        (block, text)
+        for block in _leaf_blocks(root)
+        if (text := block.text_content().strip(_INDENT))
+    ]
+    last_start = len(blocks) - DISCLAIMER_BLOCKS_AT_END
+    after_label = False
+    for index, (block, text) in enumerate(blocks):
+        at_edge = index < DISCLAIMER_BLOCKS_AT_START or index >= last_start
+        label = STATEMENT_LABEL_ONLY.match(text) is not None
+        if len(text) <= NOISE_MAX_CHARS and (
+            after_label
+            or label
+            or _is_boilerplate(text, at_edge)
+            or (promotion is not None and promotion.search(text))
         ):
             _remove(block)
+        elif block.find("br") is not None:
+            _cut_boilerplate_lines(block, at_edge)
+        after_label = label
+
+
+def _is_boilerplate(text: str, at_edge: bool) -> bool:
+    """Tell whether a block's text is boilerplate where it stands."""
+    # Every kind is anchored at the block's start.
+    return (EDGE_BOILERPLATE if at_edge else BOILERPLATE_BLOCK).match(text) is not None
+
+
+def _cut_boilerplate_lines(block: HtmlElement, at_edge: bool) -> None:
+    """Remove a block's last lines from the first ``<br>`` after which they are boilerplate.
+
+    The lines are read backwards, and only as far as a noise block may reach.
+    """
+    rest = ""
+    cut: HtmlElement | None = None
+    for child in block.iterchildren(reversed=True):
+        tail = child.tail or ""
+        if child.tag == "br":
+            text = (tail + rest).strip(_INDENT)
+            if text and _is_boilerplate(text, at_edge):
+                cut = child
+            rest = "\n" + tail + rest
+        else:
+            rest = (child.text_content() if isinstance(child.tag, str) else "") + tail + rest
+        if len(rest) > NOISE_MAX_CHARS:
+            break
+    if cut is not None:
+        for sibling in list(cut.itersiblings()):
+            block.remove(sibling)
+        block.remove(cut)
 
 
 def _normalise_blocks(root: HtmlElement) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from crawler.normalize.body import html_to_text, sanitize_body
 from crawler.sources.eastmoney.cleaning import BODY_RULES as EASTMONEY
-from crawler.vocabulary import HIDDEN_TEXT_LIMIT
+from crawler.vocabulary import ANYWHERE, BOILERPLATE, BOILERPLATE_BLOCK, HIDDEN_TEXT_LIMIT
 from tests.conftest import FIXTURES
 
 BASE = "https://finance.eastmoney.com/a/202601093612345678.html"
@@ -305,3 +305,103 @@ def test_real_rolling_news_body_with_every_kind_of_noise() -> None:
     assert "K图" not in body
     assert body.count("<img") == 3
     assert "《<蒙特利尔议定书>基加利修正案》" in text
+
+
+# East Money's statement under its articles (sources.md §3), and follow hints.
+STATEMENT = "郑重声明：东方财富发布此内容旨在传播更多信息，与本站立场无关，不构成投资建议。据此操作，风险自担。"
+ARTICLE = "".join(f"<p>第{n}段正文，讲述了一件事情。</p>" for n in range(1, 7))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ARTICLE + f"<p>{STATEMENT}</p>",  # the last paragraph
+        ARTICLE + f'<div class="b-review"><div><p>{STATEMENT}</p></div></div>',  # inside divs
+        ARTICLE + f"<div>{STATEMENT}</div>",
+        f"<div>{ARTICLE}<p>{STATEMENT}</p></div>",
+        ARTICLE + "<p><span>郑重</span><span>声明</span>：东方财富发布此内容旨在传播更多信息。</p>",
+        ARTICLE + "<p><strong>郑重声明：</strong>本文不构成投资建议。</p>",
+        ARTICLE + "<p>【郑重声明】东方财富发布此内容旨在传播更多信息，与本站立场无关。</p>",
+        ARTICLE + "<p>郑重声明 : 本文仅代表作者个人观点。</p>",
+        # Split over paragraphs: the label alone, then the statement.
+        ARTICLE + "<p><b>郑重声明：</b></p><p>本文仅代表作者个人观点，与本站无关。</p>",
+        ARTICLE + "<p><b>郑重声明</b></p><p>本文仅代表作者个人观点。</p>",
+        # The statement without its label.
+        ARTICLE + "<p>东方财富发布此内容旨在传播更多信息，与本站立场无关。</p>",
+        # Not at the edges: more blocks follow it.
+        ARTICLE + f"<p>{STATEMENT}</p>" + ARTICLE,
+        # Followed by empty and image-only paragraphs, which are no text.
+        ARTICLE + f"<p>{STATEMENT}</p><p>　　</p><p><img src='/k.png'></p><p><br></p>",
+    ],
+)
+def test_statement_is_removed_wherever_it_stands(raw: str) -> None:
+    text = html_to_text(clean_eastmoney(raw))
+    assert "声明" not in text
+    assert "传播更多信息" not in text
+    assert "第1段正文" in text
+    assert "第6段正文" in text
+
+
+@pytest.mark.parametrize(
+    "hint",
+    [
+        "关注东方财富网微信公众号，获取更多资讯",
+        "更多精彩内容，请关注微信公众号“东方财富网”",
+        "（本文来自东方财富网，欢迎关注东方财富网微信公众号：eastmoneynews）",
+        "欢迎关注我们的官方微信",
+        "微信扫码关注东方财富网",
+        "扫码关注东方财富网，随时掌握市场动态",
+    ],
+)
+@pytest.mark.parametrize("where", ["last", "middle", "div"])
+def test_follow_hints_are_removed_wherever_they_stand(hint: str, where: str) -> None:
+    raw = {
+        "last": ARTICLE + f"<p>{hint}</p>",
+        "middle": ARTICLE + f"<p>{hint}</p>" + ARTICLE,
+        "div": ARTICLE + f"<div><p>{hint}</p></div>",
+    }[where]
+    text = html_to_text(clean_eastmoney(raw))
+    assert hint not in text
+    assert text.startswith("第1段正文")
+
+
+def test_boilerplate_lines_after_a_break_leave_the_paragraph() -> None:
+    raw = f"<p>第一段。</p><p>最后一段。<br>{STATEMENT}<br>据此操作，风险自担。</p>"
+    assert clean_eastmoney(raw) == "<p>第一段。</p><p>最后一段。</p>"
+    hint = "<p>甲<br>乙<!-- 注 --><br>关注东方财富网微信公众号</p>"
+    assert clean_eastmoney(hint) == "<p>甲<br>乙</p>"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A public-service line and ordinary sentences holding the hints' words.
+        "<p>消费者可关注“12315”微信公众号查询投诉进度。</p>" + ARTICLE,
+        "<p>值得关注的是，扫码支付已经普及。</p>" + ARTICLE,
+        ARTICLE + "<p>扫码支付已覆盖全市公交线路。</p>" + ARTICLE,
+        # A statement in the news, not under it.
+        ARTICLE + "<p>公司发布声明称，相关传闻不实。</p>" + ARTICLE,
+    ],
+)
+def test_text_with_the_words_of_hints_stays(raw: str) -> None:
+    assert html_to_text(clean_eastmoney(raw)) == html_to_text(raw)
+
+
+def test_real_rolling_body_with_east_money_statement_and_hint() -> None:
+    # Faithfully reconstructed: the real GetNewsText body of the 2022-05-26 rolling post, then the
+    # statement and follow hint East Money pages carry under a body (sources.md §3), in a div.
+    post = (FIXTURES / "bodies" / "finews_posts_-202205262391921712.md").read_text()
+    raw = post.split("---", 2)[2].split("\n\n", 2)[1]
+    tail = f'<div class="em_bottom"><p>{STATEMENT}</p><p>关注东方财富网微信公众号</p></div>'
+    text = html_to_text(clean_eastmoney(raw + tail))
+    assert text == html_to_text(clean_eastmoney(raw))
+    assert text.endswith("（文章来源：上海证券报）")
+
+
+def test_one_boilerplate_table_for_the_extractor_and_the_body_stage() -> None:
+    # What the extractor drops wherever it stands, the body stage drops wherever it stands too.
+    for pattern, where in BOILERPLATE:
+        assert (where == ANYWHERE) == (pattern in BOILERPLATE_BLOCK.pattern)
+    for kind in ("原标题：旧题", "版权所有 东方财富", "分享到：", "郑重声明：本文仅供参考"):
+        assert BOILERPLATE_BLOCK.search(kind)
+        assert kind.split("：")[0] not in html_to_text(clean(ARTICLE + f"<p>{kind}</p>" + ARTICLE))

@@ -234,6 +234,10 @@ def column_scenario(server: MockServer) -> Scenario:
     return s
 
 
+#: The flash that credits an outlet at its end, as East Money prints another outlet's flash.
+CREDITED_FLASH = 7
+
+
 def flash_scenario(server: MockServer) -> Scenario:
     """Four cursor pages of 25 flashes; the fourth holds nothing new; some pages are fetched."""
     size = 25
@@ -252,6 +256,8 @@ def flash_scenario(server: MockServer) -> Scenario:
         for n in range((page - 1) * size + 1, page * size + 1):
             c = code(2, n)
             summary = f"【快讯{n}】" + body_paragraphs(c, 1)[0]
+            if n == CREDITED_FLASH:
+                summary += "（央视新闻客户端）"
             if n in needs_page:
                 summary = f"【快讯{n}】" if n == 2 else summary[:60] + "…"
             items.append(
@@ -538,7 +544,12 @@ def test_stored_documents_have_the_schema_fields(outcome: Outcome) -> None:
         if doc["_id"] not in new:
             continue
         assert doc["source"] == "eastmoney"
-        assert doc["via"] == "eastmoney"
+        # Every story has a publisher: the one it credits, else East Money's own desk.
+        assert doc["publisher"]
+        assert doc["publisher_group"]
+        assert doc["publisher_slug"]
+        # It came through East Money unless East Money published it.
+        assert doc["via"] == (None if doc["publisher_group"] == "东方财富网" else "eastmoney")
         assert doc["_id"] == f"eastmoney:{doc['native_id']}"
         assert len(doc["native_id"]) == 18
         assert doc["url"].startswith(("http://127.0.0.1:", "http://finance.eastmoney.com/"))
@@ -588,7 +599,8 @@ def test_column_walk(outcomes: dict[str, Outcome]) -> None:
     docs = {d["native_id"]: d for d in o.documents}
     old = docs[code(1, 3)]
     assert old["title"] == "栏目文章3"
-    assert old["publisher"].startswith("证券时报")  # the alias table may drop the 网
+    # The name the page states stays; the group is a field of its own.
+    assert (old["publisher"], old["publisher_group"]) == ("证券时报网", "证券时报")
     real = docs["202601103600000001"]
     assert real["publisher"] == "第一财经"
     assert real["original_title"]
@@ -621,6 +633,13 @@ def test_flash_walk(outcomes: dict[str, Outcome]) -> None:
     assert first["body_text"] == body_paragraphs(code(2, 1), 1)[0]
     assert docs[code(2, 2)]["body_text"].startswith(body_paragraphs(code(2, 2))[0][:20])
     assert docs[code(2, 3)]["body_text"].endswith("…")
+    publishers = {c: (d["publisher"], d["publisher_group"]) for c, d in docs.items()}
+    credited = docs[code(2, CREDITED_FLASH)]
+    assert credited["publisher"] == "央视新闻客户端"
+    assert credited["body_text"] == body_paragraphs(code(2, CREDITED_FLASH), 1)[0]
+    assert publishers[code(2, 2)] == ("财联社", "财联社")  # its page's 来源
+    own = {c for c in o.scenario.expected if c not in {code(2, 2), code(2, CREDITED_FLASH)}}
+    assert {publishers[c] for c in own} == {("东方财富网", "东方财富网")}
 
 
 def test_finews_feeds(outcomes: dict[str, Outcome]) -> None:
@@ -637,3 +656,13 @@ def test_finews_feeds(outcomes: dict[str, Outcome]) -> None:
     rolling = docs["202204212352230938"]
     assert rolling["url"] == "http://finance.eastmoney.com/news/1350,202204212352230938.html"
     assert rolling["publisher"] == "财联社"
+    by_feed: dict[str, set[str]] = {}
+    for doc in docs.values():
+        if doc["native_id"] in o.scenario.expected:
+            by_feed.setdefault(doc["feed"], set()).add(doc["publisher"])
+    # Rolling news credits no one but the real record's 财联社: East Money's own desk.
+    assert by_feed == {
+        "rolling": {"东方财富网", "财联社"},
+        "media": {"中国证券报", "中国市场监管新闻网"},
+        "market": {"上海证券报"},
+    }

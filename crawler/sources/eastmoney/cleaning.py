@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 # Hosts of the site's pages (finance., stock., fund., futures. …): a URL on one or under one.
 HOSTS: tuple[str, ...] = ("eastmoney.com",)
-# The name East Money publishes under, and the other names it goes by.
+# The name East Money publishes under: its own desk, the publisher of every item of its feeds
+# and pages that credits no outlet (docs/eastmoney.md, "Publishers"). Its other names belong to
+# its group.
 PUBLISHER = "东方财富网"
-PUBLISHER_ALIASES: dict[str, str] = {"东方财富": PUBLISHER, "东方财富研究中心": PUBLISHER}
+PUBLISHER_GROUPS: dict[str, str] = {"东方财富": PUBLISHER, "东方财富研究中心": PUBLISHER}
 # Site names its pages append to their <title> (its fund site and its forum too).
 SITE_NAMES: tuple[str, ...] = ("东方财富网", "东方财富", "天天基金网", "股吧")
 
