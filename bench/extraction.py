@@ -2,9 +2,11 @@
 
     python bench/extraction.py [PAGES_DIR] [--normalisers pipelines|interim] [--per-page]
 
-PAGES_DIR (default ../shared/samples/pages) holds *.html and truth.jsonl. Predictions are written to
-bench/out/, scored with ../shared/tools/score_extraction.py; the last line printed is the scorer's
-summary line for finews.
+PAGES_DIR (default tests/fixtures/pages, the development set: real pages with provenance) holds
+*.html and truth.jsonl. Predictions are written to bench/out/, scored with
+../shared/tools/score_extraction.py; the last line printed is the scorer's summary line for finews.
+trafilatura runs in the same process first when importable (a bench-only tool, not a project
+dependency: ``pip install trafilatura lxml_html_clean``).
 
 Raw fields become comparable values through the pipeline's normalisers (title, dates, body,
 attribution). ``interim`` is a minimal stand-in kept for when ``pipelines`` cannot be imported.
@@ -33,7 +35,7 @@ from crawler.extract import ExtractedArticle, extract_article  # noqa: E402
 from crawler.vocabulary import CHINA_TZ  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-DEFAULT_PAGES = SHARED / "samples" / "pages"
+DEFAULT_PAGES = ROOT / "tests" / "fixtures" / "pages"
 SCORER = SHARED / "tools" / "score_extraction.py"
 OUT = ROOT / "bench" / "out"
 # Pages are old: relative times are anchored at a fixed clock so runs are reproducible.

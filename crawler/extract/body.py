@@ -11,22 +11,33 @@ import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from crawler.extract.dom import class_and_id, is_inline, link_density, own_text, squeeze
+from crawler.extract.dom import class_and_id, collapse, is_inline, link_density, own_text, squeeze
 from crawler.extract.patterns import (
     BODY_BLOCK_TAGS,
+    BYLINE_BLOCK_MAX,
+    BYLINE_LABEL_RE,
     GRANDPARENT_WEIGHT,
+    HEADER_ZONE_CHARS,
+    HEADING_RANK,
+    HEADLINE_BLOCK_SHARE,
+    LEADING_BLOCKS,
+    LIST_ITEMS,
     MAX_LINK_DENSITY,
+    MIN_ARTICLE_SCORE,
     MIN_PARAGRAPH_CHARS,
     NOISE_HINT_RE,
     NOISE_TEXT_MAX,
     NON_BODY_TAGS,
     PROSE_PUNCTUATION_RATE,
     PUNCTUATION_RE,
+    RELATED_HEADING_RE,
 )
-from crawler.vocabulary import BOILERPLATE_BLOCK
+from crawler.vocabulary import BOILERPLATE_BLOCK, DATETIME_RE
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
+
+    from crawler.extract.dom import TextIndex
 
 logger = logging.getLogger(__name__)
 
@@ -79,25 +90,95 @@ def depth(element: HtmlElement) -> int:
     return sum(1 for _ in element.iterancestors())
 
 
-def find_body(root: HtmlElement) -> HtmlElement | None:
-    """Return the element holding the article body, or None when the page has no prose."""
+def find_body(
+    root: HtmlElement, index: TextIndex | None = None, headline: HtmlElement | None = None
+) -> HtmlElement | None:
+    """Return the element holding the article body, or None when the page has no prose.
+
+    The best-scoring container wins, unless it is a unit of another kind (another story under
+    its own heading, a list of comments or teasers) that starts after the block following the
+    headline: then that block is the article (a short story beside a long neighbour).
+    """
     scores = score_containers(root)
-    ranked = sorted(
-        (
-            (score, element)
-            for element, score in scores.items()
-            if element.tag not in ("html", "body") and not is_noise_container(element)
-        ),
-        key=lambda pair: pair[0],
-        reverse=True,
-    )[:TOP_CANDIDATES]
+    candidates = [
+        (score, element)
+        for element, score in scores.items()
+        if element.tag not in ("html", "body") and not is_noise_container(element)
+    ]
+    ranked = sorted(candidates, key=lambda pair: pair[0], reverse=True)[:TOP_CANDIDATES]
     if not ranked:
         return None
     penalised = [
         (score * (1 - link_density(element)), depth(element), element) for score, element in ranked
     ]
-    best = max(penalised, key=lambda item: (round(item[0], 6), item[1]))[2]
+    best_score, _, best = max(penalised, key=lambda item: (round(item[0], 6), item[1]))
+    follower = headline_block(candidates, index, headline, best)
+    if (
+        follower is not None
+        and follows(best, follower[1], index)
+        and follower[0] >= max(MIN_ARTICLE_SCORE, HEADLINE_BLOCK_SHARE * best_score)
+        and is_other_unit(best, headline)
+    ):
+        # Not widened: its parent also holds the neighbour it was chosen over.
+        logger.debug("short article beside a longer <%s>: keeping the headline's block", best.tag)
+        return follower[1]
     return widen_to_siblings(best, scores)
+
+
+def headline_block(
+    candidates: list[tuple[float, HtmlElement]],
+    index: TextIndex | None,
+    headline: HtmlElement | None,
+    best: HtmlElement,
+) -> tuple[float, HtmlElement] | None:
+    """Return the best container (penalised score, element) starting just after the headline,
+    other than `best` and its ancestors."""
+    span = index.span(headline) if index is not None else None
+    if index is None or span is None:
+        return None
+    end = span[1]
+    ancestors = {best, *best.iterancestors()}
+    near = []
+    for score, element in candidates:
+        start = index.span(element)
+        if (
+            element not in ancestors
+            and start is not None
+            and end <= start[0] <= end + HEADER_ZONE_CHARS
+        ):
+            near.append((score * (1 - link_density(element)), element))
+    return max(near, key=lambda pair: pair[0], default=None)
+
+
+def follows(later: HtmlElement, earlier: HtmlElement, index: TextIndex | None) -> bool:
+    """Tell whether `later`'s text starts after `earlier`'s ends (neither holds the other)."""
+    if index is None:
+        return False
+    later_span, earlier_span = index.span(later), index.span(earlier)
+    return later_span is not None and earlier_span is not None and later_span[0] >= earlier_span[1]
+
+
+def is_other_unit(element: HtmlElement, headline: HtmlElement | None) -> bool:
+    """Tell whether a container is a unit of its own: opened by a heading other than the
+    page's headline (another story), or a list of many same-tag items holding text."""
+    for child in element.iter():
+        if child is element or not isinstance(child.tag, str):
+            continue
+        if child.text_content().strip():
+            if child.tag in HEADING_RANK and child is not headline:
+                return True
+            break
+    previous = element.getprevious()
+    if previous is not None and RELATED_HEADING_RE.match(squeeze(previous.text_content())):
+        return True
+    tags = [
+        child.tag
+        for child in element
+        if isinstance(child.tag, str)
+        and child.tag not in ("p", "br")
+        and child.text_content().strip()
+    ]
+    return any(tags.count(tag) >= LIST_ITEMS for tag in set(tags))
 
 
 def widen_to_siblings(best: HtmlElement, scores: dict[HtmlElement, float]) -> HtmlElement:
@@ -132,7 +213,10 @@ def is_noise_block(element: HtmlElement, headline: HtmlElement | None) -> bool:
 
 
 def clean_body(body: HtmlElement, headline: HtmlElement | None) -> None:
-    """Remove noise blocks from the body in place."""
+    """Remove noise blocks from the body in place: a byline among its first blocks, what follows
+    a related-stories heading, then share bars, link lists, credits and the like."""
+    drop_leading_byline(body)
+    drop_related(body)
     pending = list(body)
     while pending:
         element = pending.pop()
@@ -142,3 +226,50 @@ def clean_body(body: HtmlElement, headline: HtmlElement | None) -> None:
             element.drop_tree()
         else:
             pending.extend(element)
+
+
+def text_blocks(body: HtmlElement) -> list[HtmlElement]:
+    """Return the body's innermost blocks holding text, in document order."""
+    return [
+        element
+        for element in body.iter()
+        if element is not body
+        and isinstance(element.tag, str)
+        and not is_inline(element)
+        and own_text(element)[0]
+    ]
+
+
+def is_byline(text: str) -> bool:
+    """Tell whether a short text is a byline: a printed time beside a labelled field."""
+    return (
+        len(text) <= BYLINE_BLOCK_MAX
+        and DATETIME_RE.search(text) is not None
+        and BYLINE_LABEL_RE.search(text) is not None
+    )
+
+
+def drop_leading_byline(body: HtmlElement) -> None:
+    """Drop a byline printed among the body's first blocks (the container also held the header)."""
+    for block in text_blocks(body)[:LEADING_BLOCKS]:
+        if is_byline(collapse(block.text_content())):
+            logger.debug("byline inside the body: dropped")
+            block.drop_tree()
+            return
+
+
+def drop_related(body: HtmlElement) -> None:
+    """Drop a related-stories heading and everything after it in the body."""
+    for block in text_blocks(body):
+        if RELATED_HEADING_RE.match(squeeze(block.text_content())):
+            break
+    else:
+        return
+    logger.debug("related stories after the article: dropped")
+    element = block
+    while element is not body and element.getparent() is not None:
+        for sibling in list(element.itersiblings()):
+            element.getparent().remove(sibling)
+        element.tail = None
+        element = element.getparent()
+    block.drop_tree()

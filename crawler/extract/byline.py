@@ -24,12 +24,17 @@ from crawler.extract.patterns import (
     LOOSE_TIME_RE,
     MAX_AUTHORS,
     MIDNIGHT_RE,
+    MONTH_DAY_CLOCK_RE,
     NAME_AFTER_TIME_RE,
     SCRIPT_TIME_RE,
+    SCRIPT_UPDATE_TIME_RE,
     SOURCE_HEADER_RE,
     SOURCE_HINT_RE,
+    SOURCE_META_KEYS,
     TIME_LABEL_RE,
     TIME_META_KEYS,
+    UPDATE_META_KEYS,
+    URLISH_RE,
 )
 from crawler.normalize.dates import datetime_from_match
 from crawler.vocabulary import (
@@ -50,7 +55,7 @@ if TYPE_CHECKING:
 
     from crawler.extract.dom import TextIndex
 # Source lines are looked for among the body's last lines and first lines.
-TRAILER_LINES = 3
+TRAILER_LINES = 5
 LEADING_LINES = 2
 
 _HINTED = etree.XPath(
@@ -112,26 +117,63 @@ def epoch_to_text(value: str) -> str:
     return datetime.fromtimestamp(seconds, tz=CHINA_TZ).isoformat()
 
 
-def evidence_time(metas: dict[str, str], scripts: str, now: datetime) -> str | None:
-    """Return the publication time stated by <meta> tags or inline script data."""
-    for key in TIME_META_KEYS:
-        value = metas.get(key)
-        if value and first_datetime(value, now=now):
-            return value.strip()
-    for match in SCRIPT_TIME_RE.finditer(scripts):
+def stated_times(
+    metas: dict[str, str],
+    scripts: str,
+    now: datetime,
+    meta_keys: tuple[str, ...],
+    script: re.Pattern[str],
+) -> list[str]:
+    """Return the plausible timestamps that <meta> tags (``meta_keys``, in order) and inline
+    script data (``script``'s ``value`` group) state, as text."""
+    found = [
+        value.strip()
+        for key in meta_keys
+        if (value := metas.get(key)) and first_datetime(value, now=now)
+    ]
+    for match in script.finditer(scripts):
         value = match["value"]
         text = epoch_to_text(value) if value.isdigit() else value
         if first_datetime(text, now=now):
+            found.append(text)
+    return found
+
+
+def evidence_time(metas: dict[str, str], scripts: str, now: datetime) -> str | None:
+    """Return the publication time stated by <meta> tags or inline script data."""
+    times = stated_times(metas, scripts, now, TIME_META_KEYS, SCRIPT_TIME_RE)
+    return times[0] if times else None
+
+
+def china_time(text: str, now: datetime) -> datetime | None:
+    """Return the complete timestamp (date and clock) a text states, in China time."""
+    match = first_datetime(text, now=now)
+    if match is None or match["H"] is None:
+        return None
+    at = datetime_from_match(match, CHINA_TZ)
+    return at.astimezone(CHINA_TZ) if at is not None else None
+
+
+def agreeing_time(printed: tuple[int, ...], candidates: list[str], now: datetime) -> str | None:
+    """Return the first complete machine-readable timestamp that agrees with a printed time.
+
+    ``printed`` holds the parts the page prints: (year, month, day) for a date without a clock
+    (a midnight stamp is a date-only placeholder then, not a time), or (month, day, hour, minute)
+    for a clock without a year.
+    """
+    for text in candidates:
+        at = china_time(text, now)
+        if at is None:
+            continue
+        if len(printed) == 3:
+            parts: tuple[int, ...] = (at.year, at.month, at.day)
+            if MIDNIGHT_RE.search(text):
+                continue
+        else:
+            parts = (at.month, at.day, at.hour, at.minute)
+        if parts == printed:
             return text
     return None
-
-
-def same_day(match: re.Match[str], text: str, now: datetime) -> bool:
-    """Tell whether `text` names the same calendar day as a date match."""
-    other = first_datetime(text, now=now)
-    if other is None:
-        return False
-    return all(int(match[key]) == int(other[key]) for key in ("y", "m", "d"))
 
 
 def labelled_time(index: TextIndex, body_span: tuple[int, int] | None, now: datetime) -> str | None:
@@ -156,13 +198,20 @@ def find_publish_time(
     """Return the raw publish time: printed after the headline, else stated in meta or script
     data, else labelled elsewhere, else printed just before the headline, else a loose time.
 
-    Only times plausible at ``now`` count."""
+    A printed date without a clock, or a clock without a year, gives way to a complete
+    machine-readable timestamp of the page that agrees with it (publication times first, then
+    update times). Only times plausible at ``now`` count."""
     evidence = evidence_time(metas, scripts, now)
+    candidates = [
+        *stated_times(metas, scripts, now, TIME_META_KEYS, SCRIPT_TIME_RE),
+        *stated_times(metas, scripts, now, UPDATE_META_KEYS, SCRIPT_UPDATE_TIME_RE),
+    ]
     printed = first_datetime(index.text, *zone.span, now=now)
     if printed is not None:
-        if printed["H"] is None and evidence and same_day(printed, evidence, now):
-            if not MIDNIGHT_RE.search(evidence):
-                return evidence
+        if printed["H"] is None:
+            day = (int(printed["y"]), int(printed["m"]), int(printed["d"]))
+            if agreeing := agreeing_time(day, candidates, now):
+                return agreeing
         return printed[0].strip()
     if evidence:
         return evidence
@@ -173,7 +222,13 @@ def find_publish_time(
         if before := first_datetime(index.text, window_start, zone.headline_start, now=now):
             return before[0].strip()
     loose = LOOSE_TIME_RE.search(index.text, *zone.span)
-    return loose[0].strip() if loose else None
+    if loose is None:
+        return None
+    if clock := MONTH_DAY_CLOCK_RE.fullmatch(loose[0].strip()):
+        parts = tuple(int(clock[name]) for name in ("month", "day", "hour", "minute"))
+        if agreeing := agreeing_time(parts, candidates, now):
+            return agreeing
+    return loose[0].strip()
 
 
 def clean_value(value: str | None) -> str | None:
@@ -221,10 +276,25 @@ def body_line_source(lines: list[str]) -> str | None:
     return None
 
 
+def meta_source(metas: dict[str, str]) -> str | None:
+    """Return the source a <meta> tag names (a name, never an address)."""
+    for key in SOURCE_META_KEYS:
+        value = clean_value(metas.get(key))
+        if value and not URLISH_RE.search(value):
+            return value
+    return None
+
+
 def find_publisher(
-    root: HtmlElement, index: TextIndex, zone: HeaderZone, body_lines: list[str], now: datetime
+    root: HtmlElement,
+    index: TextIndex,
+    zone: HeaderZone,
+    body_lines: list[str],
+    metas: dict[str, str],
+    now: datetime,
 ) -> str | None:
-    """Return the source: header label, source-classed element, bare name, or body line."""
+    """Return the source: header label, source-classed element, bare name, body line, or the
+    page's source <meta>."""
     zone_text = index.text[zone.start : zone.end]
     for match in SOURCE_HEADER_RE.finditer(zone_text):
         if value := clean_value(match["value"]):
@@ -233,7 +303,7 @@ def find_publisher(
         text = collapse(element.text_content())
         if len(text) <= HINT_TEXT_MAX and (value := clean_value(text)):
             return value
-    return name_after_time(index, zone, now) or body_line_source(body_lines)
+    return name_after_time(index, zone, now) or body_line_source(body_lines) or meta_source(metas)
 
 
 def author_names(value: str) -> list[str]:

@@ -65,7 +65,7 @@ def extract_article(
     page = root.find("body")
     index = build_text_index(page if page is not None else root)
     headline, title = find_headline(root, metas, index)
-    article = find_body(root)
+    article = find_body(root, index, headline)
     zone = header_zone(index, headline, article)
     publish_time = find_publish_time(index, zone, article, metas, scripts, now)
     authors = find_authors(root, index, zone)
@@ -78,7 +78,7 @@ def extract_article(
     return ExtractedArticle(
         title=title,
         publish_time=publish_time,
-        publisher=find_publisher(root, index, zone, lines, now),
+        publisher=find_publisher(root, index, zone, lines, metas, now),
         authors=authors,
         body_html=body_html if lines else None,
         encoding=encoding,

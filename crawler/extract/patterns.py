@@ -80,9 +80,22 @@ TIME_META_KEYS = (
     "publishtime",
     "publication_date",
     "dc.date.issued",
+    "dcterms.created",
+    "dc.date.created",
     "dc.date",
+    "weibo: article:create_at",
     "sailthru.date",
     "parsely-pub-date",
+)
+# <meta> names and properties carrying a page's update time: they stand for the publication time
+# only where they agree with a printed date or clock (an article updated on the day it appeared).
+UPDATE_META_KEYS = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dateupdate",
+    "dcterms.modified",
+    "lastmod",
 )
 # Times printed without a year or relative to now ("09-23 07:48", "昨天 10:20", "3小时前"): read
 # only in the header zone, after every absolute statement failed.
@@ -91,6 +104,8 @@ LOOSE_TIME_RE = re.compile(
     + "|".join(sorted(JUST_NOW, key=len, reverse=True)),
     re.I,
 )
+# A clock printed without a year ("10-08 12:00"), its parts named.
+MONTH_DAY_CLOCK_RE = re.compile(MONTH_DAY_CLOCK)
 # A midnight clock on a meta time is a placeholder for "date only".
 MIDNIGHT_RE = re.compile(r"[T ]00:00(?::00)?(?:\.0+)?(?:Z|[+-]\d{2}:?\d{2})?$")
 # Variables and JSON keys in inline scripts holding the publication time (`ct`: create time,
@@ -98,6 +113,13 @@ MIDNIGHT_RE = re.compile(r"[T ]00:00(?::00)?(?:\.0+)?(?:Z|[+-]\d{2}:?\d{2})?$")
 SCRIPT_TIME_RE = re.compile(
     r"""["']?\b(?:datePublished|pub_?time|pubDate|publish_?time|publishTime|publish_?date|ptime|"""
     r"""create_?time|createTime|ct)["']?\s*[:=]\s*["']?"""
+    r"""(?P<value>(?:19|20)\d{2}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2})?"""
+    r"""(?:Z|[+-]\d{2}:?\d{2})?"""
+    r"""|1\d{9}(?:\d{3})?)(?![\d-])"""
+)
+# The same for update times (schema.org ``dateModified``, ``dateUpdate``).
+SCRIPT_UPDATE_TIME_RE = re.compile(
+    r"""["']?\b(?:dateModified|dateUpdated?|update_?time|updateTime|mtime)["']?\s*[:=]\s*["']?"""
     r"""(?P<value>(?:19|20)\d{2}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2})?"""
     r"""(?:Z|[+-]\d{2}:?\d{2})?"""
     r"""|1\d{9}(?:\d{3})?)(?![\d-])"""
@@ -115,6 +137,10 @@ AUTHOR_RE = re.compile(
     rf"(?:{AUTHOR_LABEL}|{WRITER_MARK}\s*/)\s*[:：/]?\s*"
     r"(?P<value>[^\s|｜:：]{2,20}(?:[ \t]+[^\s|｜:：]{2,8}){0,3})"
 )
+# <meta> names stating the source (中国日报网's ``<meta name="source" content="中国日报网">``):
+# the last resort, after every printed statement.
+SOURCE_META_KEYS = ("source", "article:source", "sourcename", "og:article:source")
+URLISH_RE = re.compile(r"://|^www\.|\.(?:com|cn|net|org)\b", re.I)
 SOURCE_HINT_RE = re.compile(r"(?<!re)source|laiyuan", re.I)
 AUTHOR_HINT_RE = re.compile(r"author|zuozhe|writer|byline", re.I)
 HINT_TEXT_MAX = 20
@@ -130,10 +156,32 @@ MAX_AUTHORS = 6
 NOISE_HINT_RE = re.compile(
     r"share|comment|recommend|related|relate[_-]|copyright|statement|disclaimer|qrcode|"
     r"advert|sponsor|toolbar|social|breadcrumb|pagination|(?:^|[_\-\s])(?:ad|ads|adv|tags?|hot)"
-    r"(?:$|[_\-\s\d])",
+    r"(?:$|[_\-\s\d])|"
+    # Pinyin names of the same blocks on Chinese sites: 评论 跟帖 留言 相关 推荐 热门.
+    r"pinglun|gentie|liuyan|xiangguan|tuijian|remen|reply|discuss",
     re.I,
 )
 NOISE_TEXT_MAX = 200
+# A block holding only the heading of a related-stories or recommendation list (相关阅读,
+# 推荐阅读 …): it and everything after it in the body are not the article.
+RELATED_HEADING_RE = re.compile(
+    rf"^{OPEN}?\s*(?:相关(?:阅读|新闻|报道|文章|链接|推荐|资讯)|延伸阅读|推荐阅读|扩展阅读|热门推荐|"
+    r"热点推荐|热文推荐|精彩推荐|猜你喜欢|更多精彩|往期回顾|往期精彩|你可能(?:还)?(?:感兴趣|喜欢))"
+    rf"\s*{CLOSE}?\s*[:：]?$"
+)
+# A byline printed inside the body's first blocks (a time and a labelled source, author or
+# time, within this many characters): it belongs to the header, not the article.
+BYLINE_LABEL_RE = re.compile(rf"(?:{SOURCE_LABEL}|{AUTHOR_LABEL}|{TIME_LABEL})\s*[:：]")
+BYLINE_BLOCK_MAX = 120
+LEADING_BLOCKS = 3
+# A short article beside a bigger block of another kind (another story under its own heading, a
+# list of comments or teasers): the block that follows the headline is the article when it
+# holds at least this share of the bigger block's score.
+HEADLINE_BLOCK_SHARE = 0.02
+# ... and a real paragraph's score at least (some forty characters of prose).
+MIN_ARTICLE_SCORE = 40.0
+# A block of this many or more same-tag items, each holding text, is a list (comments, teasers).
+LIST_ITEMS = 5
 # A block is a link list when links hold more than this share of its text.
 MAX_LINK_DENSITY = 0.5
 MIN_PARAGRAPH_CHARS = 8
