@@ -1,8 +1,9 @@
 """Storage stage: write each story once to MongoDB, in batches; spool to disk when it is down.
 
 Outcomes are counted as ``news/store/<outcome>`` (``inserted``, ``updated``, ``unchanged``,
-``duplicate_exact``, ``duplicate_near``, ``spooled``, ``rejected``); a spool replayed when the
-spider opens is counted under ``news/store/replay/``.
+``duplicate_exact``, ``duplicate_near``, ``merged``, ``spooled``, ``rejected``); a spool replayed
+when the spider opens is counted under ``news/store/replay/``, and this run's articles still
+spooled when it closes under ``news/store/waiting``.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class StoragePipeline:
             if self._connect():
                 self._replay("replay/")
             if self.spool.path is not None and self.spool.path.exists():
+                if self.stats is not None:
+                    self.stats.set_value("news/store/waiting", self.spool.count)
                 logger.warning(
                     "%d articles of this run wait in %s: they are written to MongoDB by the "
                     "next crawl or by `scrapy spool-replay`",

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
 COVERAGE_SEEN = "news/coverage/items"
+# Articles of the run still in the spool when it closed, and articles MongoDB refused: a run that
+# could not store what it found did not succeed, even if nothing is lost.
+WAITING = "news/store/waiting"
+REJECTED = "news/store/rejected"
 
 # Stats that count an article the spider found: scraped, dropped, or (``news/<spider>/…/skipped/
 # known``) left out because storage already has it, which is what a quiet incremental run finds.
@@ -111,6 +115,13 @@ def check_health(stats: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
             f"error ratio {ratio:.2f} over {thresholds.max_error_ratio:.2f} "
             f"({error_count(stats)} errors, {stats.get('downloader/request_count', 0)} requests)"
         )
+    if waiting := int(stats.get(WAITING, 0)):
+        problems.append(
+            f"{waiting} articles wait in the spool: MongoDB failed during the run "
+            "(the next crawl or `scrapy spool-replay` stores them)"
+        )
+    if rejected := int(stats.get(REJECTED, 0)):
+        problems.append(f"{rejected} articles refused by MongoDB, kept in rejected-*.jsonl")
     if int(stats.get(COVERAGE_SEEN, 0)) >= thresholds.coverage_min_items:
         shares = coverage(stats, thresholds.min_coverage)
         for name, minimum in thresholds.min_coverage.items():

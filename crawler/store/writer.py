@@ -5,6 +5,14 @@ stories earlier in the same batch, in the layers of DESIGN.md: identity (``_id``
 recorded in a sighting), canonical URL, exact content hash, SimHash within the configured
 distance. Content layers only match stories published within the dedupe window of each other.
 Then one unordered bulk write carries one operation per touched story.
+
+Writers in several processes may resolve the same story at the same moment, each finding nothing
+stored, and both insert it. Identity and URL are unique indexes, so the server refuses the second
+insert and the batch resolves again. Text has no such key (a content match is a window, not a
+value), so after its insert each writer looks again for stories that match its new ones
+(:meth:`ArticleStore._settle`): of two concurrent inserts the later one's look always sees the
+earlier one, and both writers agree that the oldest document (``first_seen_at``, then ``_id``)
+keeps the story. The other is merged into it, sightings and all, and deleted.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import bson
 from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -40,7 +49,16 @@ UPDATED = "updated"
 UNCHANGED = "unchanged"
 DUPLICATE_EXACT = "duplicate_exact"
 DUPLICATE_NEAR = "duplicate_near"
+#: Another writer's document, stored at the same time as one of ours, merged into ours.
+MERGED = "merged"
+#: How often a merge retries when the document it merges keeps receiving sightings.
+_MERGE_ATTEMPTS = 3
+#: How often a batch is resolved and written when other writers keep changing its stories.
+_WRITE_ATTEMPTS = 3
 DUPLICATE_KEY = 11000
+#: MongoDB's limit on one document. Checked here, not left to the server: FerretDB stores
+#: larger documents, and a story must be refused the same way whatever the server.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 #: Fields read back for resolution: everything but the bodies.
 _PROJECTION = {"body_html": 0, "body_text": 0}
 
@@ -159,29 +177,43 @@ class ArticleStore:
     def _write_batch(self, records: list[Record]) -> WriteResult:
         """Resolve and write one batch in one bulk write (and one retry for duplicate keys)."""
         result = WriteResult()
-        stories = self._resolve(records)
-        failed = self._bulk_write(stories, result)
-        for story in stories:
-            if story not in failed:
-                result.counts.update(outcome for _, outcome in story.records)
-        retry = [record for story in failed for record, _ in story.records]
-        if retry:
-            # Another writer stored the same story meanwhile: resolve once more against it.
-            again = self._resolve(retry)
-            still = self._bulk_write(again, result)
-            for story in again:
-                if story in still:
-                    result.rejected.extend(record for record, _ in story.records)
-                else:
-                    result.counts.update(outcome for _, outcome in story.records)
+        written: list[Story] = []
+        pending = records
+        for _ in range(_WRITE_ATTEMPTS):
+            stories = self._resolve(pending, result)
+            # Another writer stored (or merged away) one of these stories meanwhile: the records
+            # of what it touched are resolved once more, against what is stored now.
+            again = self._bulk_write(stories, result)
+            written += [story for story in stories if story not in again]
+            pending = [record for story in again for record, _ in story.records]
+            if not pending:
+                break
+        else:
+            logger.error("%d articles kept meeting other writers' changes", len(pending))
+            result.rejected.extend(pending)
+        for story in written:
+            result.counts.update(outcome for _, outcome in story.records)
+        self._settle([story for story in written if story.new and story.records], result)
         return result
 
-    def _resolve(self, records: list[Record]) -> list[Story]:
-        """Match each record to a stored or earlier story, or start a new one."""
-        pairs = [
-            (record, article_document(record.item, record.seen_at, self.distance))
-            for record in records
-        ]
+    def _resolve(self, records: list[Record], result: WriteResult) -> list[Story]:
+        """Match each record to a stored or earlier story, or start a new one.
+
+        A record whose document is over MongoDB's size limit goes to ``result.rejected``.
+        """
+        pairs = []
+        for record in records:
+            document = article_document(record.item, record.seen_at, self.distance)
+            if (size := len(bson.encode(document))) > MAX_DOCUMENT_BYTES:
+                logger.error(
+                    "Article %s is %d bytes as a document, over MongoDB's limit of %d: rejected",
+                    document["_id"],
+                    size,
+                    MAX_DOCUMENT_BYTES,
+                )
+                result.rejected.append(record)
+                continue
+            pairs.append((record, document))
         stories = [Story(doc, new=False) for doc in self._candidates([d for _, d in pairs])]
         touched: list[Story] = []
         for record, document in pairs:
@@ -224,6 +256,12 @@ class ArticleStore:
                 and story.doc.get("canonical_url") == document["canonical_url"]
             ):
                 return story, self._revision_outcome(story, document)
+        return self._content_match(document, stories)
+
+    def _content_match(
+        self, document: dict[str, Any], stories: list[Story]
+    ) -> tuple[Story | None, str]:
+        """Return the story whose text ``document`` repeats (exactly, else nearly), if any."""
         near = [s for s in stories if self._within_window(s, document)]
         for story in near:
             if story.doc.get("content_hash") == document["content_hash"]:
@@ -237,6 +275,71 @@ class ArticleStore:
             if distances and (best := min(distances))[0] <= self.distance:
                 return near[best[1]], DUPLICATE_NEAR
         return None, INSERTED
+
+    def _settle(self, stories: list[Story], result: WriteResult) -> None:
+        """Merge each new story with a copy another writer inserted at the same time.
+
+        The oldest document of a story keeps it. When it is ours, the other writer's copy is
+        merged into it (counted ``merged``); when it is theirs, ours is merged into theirs and our
+        outcome becomes the duplicate it would have been had their insert come first.
+        """
+        dated = [s for s in stories if isinstance(s.doc.get("published_at"), datetime)]
+        if not dated:
+            return
+        stored = [Story(doc, new=False) for doc in self._candidates([s.doc for s in dated])]
+        merged: set[str] = set()
+        for story in dated:
+            if story.doc["_id"] in merged:
+                continue
+            copies = [
+                other.doc
+                for other in stored
+                if other.doc["_id"] not in (story.doc["_id"], *merged)
+                and self._content_match(story.doc, [other])[0] is not None
+            ]
+            oldest, *newer = sorted([story.doc, *copies], key=_age)
+            for copy in newer:
+                merged.add(copy["_id"])
+                # Several writers may see the same copies; the one whose delete succeeds counts.
+                if not self._merge(copy, oldest["_id"]):
+                    continue
+                if copy is story.doc:
+                    same = copy["content_hash"] == oldest["content_hash"]
+                    result.counts[INSERTED] -= 1
+                    result.counts[DUPLICATE_EXACT if same else DUPLICATE_NEAR] += 1
+                else:
+                    result.counts[MERGED] += 1
+        result.counts = +result.counts  # drop a zeroed count
+
+    def _merge(self, newer: dict[str, Any], older_id: str) -> bool:
+        """Move ``newer``'s sightings into the story ``older_id`` and delete ``newer``.
+
+        Sightings are copied before the delete, and the delete only happens when ``newer`` took
+        no sighting meanwhile (else it is read again), so a crash or a race loses none. Return
+        whether this call deleted ``newer``.
+        """
+        for _ in range(_MERGE_ATTEMPTS):
+            kept = self.collection.update_one(
+                {"_id": older_id},
+                {
+                    "$addToSet": {"sightings": {"$each": newer["sightings"]}},
+                    "$max": {"last_seen_at": newer["last_seen_at"]},
+                },
+            )
+            if not kept.matched_count:
+                return False  # the older copy went itself (merged elsewhere): keep this one
+            gone = self.collection.delete_one(
+                {"_id": newer["_id"], "sightings": {"$size": len(newer["sightings"])}}
+            )
+            if gone.deleted_count:
+                logger.info("Story %s stored twice at once: merged into %s", newer["_id"], older_id)
+                return True
+            fresh = self.collection.find_one({"_id": newer["_id"]}, _PROJECTION)
+            if fresh is None:
+                return False  # the other writer merged it first
+            newer = fresh
+        logger.warning("Story %s keeps receiving sightings: left beside %s", newer["_id"], older_id)
+        return False
 
     @staticmethod
     def _revision_outcome(story: Story, document: Mapping[str, Any]) -> str:
@@ -254,18 +357,32 @@ class ArticleStore:
         return isinstance(a, datetime) and isinstance(b, datetime) and abs(a - b) <= self.window
 
     def _bulk_write(self, stories: list[Story], result: WriteResult) -> set[Story]:
-        """Write one operation per story; return the new stories refused for a duplicate key.
+        """Write one operation per story; return the stories to resolve again.
 
-        Other refused writes (a validator error) go to ``result.rejected``.
+        Those are the new stories refused for a duplicate key and the stored ones whose update
+        found no document (another writer merged it away). Other refused writes (a validator
+        error) go to ``result.rejected``.
         """
         pending = [(story, op) for story in stories if (op := story.operation()) is not None]
         if not pending:
             return set()
         try:
-            self.collection.bulk_write([op for _, op in pending], ordered=False)
+            matched = self.collection.bulk_write([op for _, op in pending], ordered=False)
         except BulkWriteError as error:
-            return self._refused(error, pending, result)
-        return set()
+            again = self._refused(error, pending, result)
+            matched_count = error.details.get("nMatched", 0)
+        else:
+            again, matched_count = set(), matched.matched_count
+        updated = [story for story, _ in pending if not story.new and story.records]
+        if matched_count < len(updated):
+            found = {
+                doc["_id"]
+                for doc in self.collection.find(
+                    {"_id": {"$in": [story.doc["_id"] for story in updated]}}, {"_id": 1}
+                )
+            }
+            again |= {story for story in updated if story.doc["_id"] not in found}
+        return again
 
     @staticmethod
     def _refused(
@@ -287,6 +404,11 @@ class ArticleStore:
             result.rejected.extend(record for record, _ in story.records)
             story.records.clear()
         return retry
+
+
+def _age(document: Mapping[str, Any]) -> tuple[datetime, str]:
+    """Order copies of a story by age: the first seen, then the smallest ``_id``, keeps it."""
+    return document["first_seen_at"], document["_id"]
 
 
 def open_store(config: StorageConfig) -> ArticleStore:

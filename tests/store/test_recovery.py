@@ -74,7 +74,7 @@ def test_down_at_start_spools_and_the_next_crawl_replays(
             },
             items(),
         )
-    assert store_stats(down) == {"spooled": 6}
+    assert store_stats(down) == {"spooled": 6, "waiting": 6}
     assert "MongoDB is unreachable at mongodb://finews:***@127.0.0.1:1/" in caplog.text
     assert "scrapy spool-replay" in caplog.text
     assert "s3cret" not in caplog.text

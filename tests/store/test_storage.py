@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import MagicMock
 
 import pytest
+from pymongo.errors import OperationFailure
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import mongo_json_schema
@@ -426,7 +427,7 @@ def test_a_password_never_reaches_the_log(tmp_path: Path, caplog: pytest.LogCapt
         pipeline.close_spider()
     assert "finews:***@127.0.0.1:1" in caplog.text
     assert "s3cret" not in caplog.text
-    assert store_stats(crawler) == {"spooled": 1}
+    assert store_stats(crawler) == {"spooled": 1, "waiting": 1}
 
 
 def test_empty_uri_turns_storage_off(tmp_path: Path) -> None:
@@ -446,16 +447,47 @@ def test_mongo_uri_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
 def test_prepare_collection_installs_the_validator_and_indexes() -> None:
     database = MagicMock()
     database.list_collection_names.return_value = []
-    prepare_collection(database, "articles", validator=True)
+    database["articles"].index_information.return_value = {"_id_": {}, "publisher": {}}
+    assert prepare_collection(database, "articles", validator=True) is True
     database.create_collection.assert_called_once_with(
-        "articles", validator={"$jsonSchema": mongo_json_schema()}
+        "articles", validator={"$jsonSchema": mongo_json_schema()}, check_exists=False
     )
-    database["articles"].create_indexes.assert_called_once_with(list(ARTICLE_INDEXES))
+    # Only the missing indexes, one createIndexes each (FerretDB drops a connection otherwise).
+    created = [c.args[0] for c in database["articles"].create_indexes.call_args_list]
+    assert created == [[m] for m in ARTICLE_INDEXES if m.document["name"] != "publisher"]
     database.list_collection_names.return_value = ["articles"]
     prepare_collection(database, "articles", validator=True)
     database.command.assert_called_once_with(
         "collMod", "articles", validator={"$jsonSchema": mongo_json_schema()}
     )
+
+
+def test_a_collection_created_meanwhile_gets_the_validator_by_collmod() -> None:
+    database = MagicMock()
+    database.list_collection_names.return_value = []
+    database.create_collection.side_effect = OperationFailure("exists", code=48)
+    assert prepare_collection(database, "articles", validator=True) is True
+    database.command.assert_called_once_with(
+        "collMod", "articles", validator={"$jsonSchema": mongo_json_schema()}
+    )
+
+
+def test_a_server_without_validators_is_written_without_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    database = MagicMock()
+    database.list_collection_names.return_value = []
+    database.create_collection.side_effect = OperationFailure(
+        "not implemented", code=238, details={"codeName": "NotImplemented"}
+    )
+    database["articles"].index_information.return_value = {}
+    assert prepare_collection(database, "articles", validator=True) is False
+    assert "does not support $jsonSchema validators (NotImplemented)" in caplog.text
+    assert database["articles"].create_indexes.call_count == len(ARTICLE_INDEXES)
+    # Any other refusal (no rights, a bad schema) is an error, not a missing feature.
+    database.create_collection.side_effect = OperationFailure("unauthorized", code=13)
+    with pytest.raises(OperationFailure):
+        prepare_collection(database, "articles", validator=True)
 
 
 def test_indexes_are_created_idempotently(client: Any, collection: Any, tmp_path: Path) -> None:
@@ -469,6 +501,7 @@ def test_indexes_are_created_idempotently(client: Any, collection: Any, tmp_path
         "canonical_url",
         "published_at",
         "publisher",
+        "publisher_group",
         "content_hash",
         "simhash_bands",
         "sightings_id",
