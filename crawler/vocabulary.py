@@ -46,11 +46,12 @@ def is_plausible(
 
 # ----------------------------------------------------------------------------- dates
 # A clock, 12- or 24-hour: ``09:51``, ``09:51:48.5``, ``下午3:05``, ``9:51 PM``, ``10时30分``
-# (the unit after the last number, 分 or 秒, is part of it).
+# (the unit after the last number, 分 or 秒, is part of it when on the same line: the 分 of a
+# 分享 link below a time is not).
 # Its groups are read by :func:`crawler.normalize.dates.datetime_from_match`.
 CLOCK = (
     r"(?:(?P<meridiem>上午|下午)\s*)?(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{1,2})"
-    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?(?:\s*[分秒])?(?:\s*(?P<ampm>[AP])\.?M\b\.?)?"
+    r"(?:\s*[:：分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?(?:[ \t]*[分秒])?(?:\s*(?P<ampm>[AP])\.?M\b\.?)?"
 )
 # A printed date, optionally a weekday, a clock and a zone:
 # ``2022-05-20 09:51:48 +0800``, ``2022年5月20日 星期五 下午3:05``, ``2019/9/5T11:10``.
@@ -240,6 +241,8 @@ BOILERPLATE: tuple[tuple[str, str], ...] = (
     # 旨在传播更多信息，与本站立场无关，不构成投资建议).
     (r"^[^。！？!?]{0,20}(?:旨在传播更多信息|与本(?:站|网|平台)立场无关)", ANYWHERE),
     (r"^[（(]?\s*点击(?:查看|看)?(?:清晰)?大图\s*[)）]?$", ANYWHERE),
+    # A link to report an error (新华网's 【纠错】) under the text.
+    (rf"^{OPEN}?\s*纠错\s*{CLOSE}?$", ANYWHERE),
     (r"^(?:版权所有|copyright|©)", ANYWHERE),
     (r"^(?:分享到|扫一扫|长按(?:识别)?二维码|点击关注|扫码(?:关注|下载|阅读|订阅|添加))", ANYWHERE),
     # Follow hints: 关注东方财富网微信公众号… 更多精彩内容，请关注微信公众号“X” 微信扫码关注.
@@ -273,5 +276,5 @@ STATEMENT_LABEL_ONLY = re.compile(
 BOILERPLATE_WORDS: tuple[str, ...] = (
     "原标题", "声明", "传播更多信息", "立场无关", "大图", "版权所有", "copyright", "Copyright",
     "COPYRIGHT", "©", "分享到", "扫", "二维码", "点击关注", "公众号", "微信", "微博", "风险提示",
-    "AI", "人工智能", "大模型", "投资建议", "右上角",
+    "AI", "人工智能", "大模型", "投资建议", "右上角", "纠错",
 )  # fmt: skip
