@@ -99,7 +99,12 @@ _LINE_BREAKING_TAGS = _BLOCK_TAGS | {"br"}
 # A tag of serialised HTML; attribute values may hold ">" inside their quotes.
 _MARKUP_TAG = re.compile(r"""</?([A-Za-z][A-Za-z0-9]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
-_EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|<br>|&nbsp;|\u3000)*</p>")
+_EMPTY_PARAGRAPH = re.compile(r"<(p|h[234])>(?:\s|<br>|&nbsp;|\u3000)*</\1>")
+# The indentation (U+3000, &nbsp;, spaces) that opens a Chinese paragraph, read in the final HTML:
+# only there is it known what a block's text starts with (an empty <span> before it is gone).
+_OPENING_INDENT = re.compile(r"(<(?:p|h[234]|li|blockquote|td|th)>)(?:\s|&nbsp;|\u3000)+")
+# Blank text left loose at the body's start or end (an &nbsp; after the last paragraph).
+_BLANK_EDGES = re.compile(r"^(?:\s|&nbsp;|\u3000)+|(?:\s|&nbsp;|\u3000)+$")
 # Legacy tags whose content HTML parsers read as raw text, swallowing the markup after them.
 _RAW_TEXT_TAG = re.compile(r"<(/?)(?:xmp|plaintext|listing)\b", re.I)
 # Numeric references to characters no text may hold (``&#1;``): removed before parsing.
@@ -161,7 +166,8 @@ def _sort_out(root: HtmlElement, rules: BodyRules) -> tuple[list[HtmlElement], l
 
     Only elements with attributes are looked at further.
     """
-    dropped = []
+    # Comments go now, not in the final sanitiser: text after one would stay loose, unwrapped.
+    dropped = list(root.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction))
     unwrapped = []
     drop, unwrap = rules.drop, rules.unwrap
     for element in root.iter(lxml.etree.Element):
@@ -283,6 +289,16 @@ def _cut_boilerplate_lines(block: HtmlElement, at_edge: bool) -> None:
 
 def _normalise_blocks(root: HtmlElement) -> None:
     """Map headings into h2–h4 and turn text-holding containers into paragraphs."""
+    # An inline element around blocks (a span holding paragraphs) is unwrapped: in a paragraph
+    # of its own, its blocks would end that paragraph when the HTML is read again.
+    wrappers = [
+        element
+        for element in root.iter(lxml.etree.Element)
+        if element.tag not in _BLOCK_TAGS
+        and next(element.iterdescendants(*_BLOCK_TAGS), None) is not None
+    ]
+    for element in wrappers:
+        element.drop_tag()
     for element in root.iter(*_BLOCK_CONTAINERS):
         if element is root:
             continue
@@ -290,6 +306,11 @@ def _normalise_blocks(root: HtmlElement) -> None:
             element.tag = _HEADING_MAP[element.tag]
         elif not any(child.tag in _BLOCK_TAGS for child in element.iterchildren()):
             element.tag = "p"
+    # A heading holds text only: a block inside one (a div in an h1) is unwrapped, since an HTML
+    # parser reading the body again closes the heading before it.
+    for heading in list(root.iter("h2", "h3", "h4")):
+        for inner in list(heading.iterdescendants(*_BLOCK_TAGS)):
+            inner.drop_tag()
 
 
 def _is_loose(node: HtmlElement) -> bool:
@@ -371,17 +392,13 @@ def _clean_attributes(
 
 
 def _tidy_elements(root: HtmlElement, base_url: str | None) -> None:
-    """Clean every element's attributes and remove the U+3000 indentation that opens a Chinese
-    paragraph, in one walk (lxml builds the tag's string on every read: it is read once)."""
+    """Clean every element's attributes, in one walk (lxml builds the tag's string on every read:
+    it is read once)."""
     for element in root.iter(lxml.etree.Element):
         tag = element.tag
         names = element.keys()  # the attribute names, without building the attrib proxy
         if names:
             _clean_attributes(element, tag, names, base_url)
-        if tag in _BLOCK_TAGS:
-            text = element.text
-            if text and text[0] in _INDENT:  # setting text costs lxml a new node: only if needed
-                element.text = text.lstrip(_INDENT)
 
 
 def sanitize_body(
@@ -412,7 +429,8 @@ def sanitize_body(
     inner = (root.text or "") + "".join(
         lxml.html.tostring(child, encoding="unicode") for child in root
     )
-    return _EMPTY_PARAGRAPH.sub("", _SANITISER.clean(inner)).strip()
+    cleaned = _OPENING_INDENT.sub(r"\1", _SANITISER.clean(inner))
+    return _BLANK_EDGES.sub("", _EMPTY_PARAGRAPH.sub("", cleaned))
 
 
 def html_to_text(body_html: str | None) -> str:
