@@ -1,7 +1,7 @@
 """Crawl throughput against plain Scrapy, and memory at scale (run by hand).
 
     python bench/crawl.py [--sizes 2000 20000] [--repeat 3] [--mongomock-max 2000]
-                           [--concurrency 32]
+                           [--server-max 2000] [--uri URI] [--concurrency 32]
 
 For each size N it starts ``bench/site.py`` (its own process) with N articles and crawls it,
 each configuration in a fresh process so that peak RSS is that configuration's:
@@ -15,8 +15,13 @@ each configuration in a fresh process so that peak RSS is that configuration's:
   in the same process with everything stored (it should fetch listing pages only). mongomock
   has no indexes: each listing page's known-id query and each batch's duplicate lookup scan the
   whole collection, so (c) runs only for N up to ``--mongomock-max``;
-- (d) ``mongodb``: as (c) against a real server when ``MONGO_URI`` is set (database
-  ``finews_bench_crawl``, dropped before and after).
+- (d) ``mongodb``: as (c) against a real MongoDB-protocol server (database
+  ``finews_bench_crawl``, dropped before and after): ``--uri``, else ``MONGO_URI``, else a
+  FerretDB server that ``deploy/ferretdb.sh`` starts for the run and stops after it (skipped
+  when it cannot, without Go). FerretDB's SQLite backend answers every query but an ``_id``
+  lookup by scanning the collection, so (d) runs only for N up to ``--server-max``. Besides the
+  common figures it prints the articles stored per second, the server's CPU seconds per item
+  (a server this run started) and, last, ``(d)/(b)``: its pages/s over (b)'s in the same run.
 
 ``--set NAME=VALUE`` puts a setting over the project's in (b)-(d) (a candidate default); with
 ``--set-bare`` in (a) too. ``--freeze-bare`` gives (a) the project's ``FreezeStartupHeap``
@@ -30,8 +35,9 @@ minimum: on a shared machine the fastest run is the one the rest of the machine 
 least. Per configuration it prints pages/s, items/s, CPU seconds per item (crawler process,
 spider open to close), peak RSS (the largest of its runs), the site's own CPU seconds, and
 every run's pages/s.
-Last line: ``crawl: ratio_b_a=R items_per_s_b=N peak_rss_mb_20k=M`` (ratio of pages/s at the
-largest size; RSS of (b) at the largest size).
+Last line: ``crawl: ratio_b_a=R items_per_s_b=N peak_rss_mb_20k=M ratio_d_b=D`` (ratios of
+pages/s, (b)/(a) at the largest size, (d)/(b) at the largest size (d) ran; RSS of (b) at the
+largest size).
 
 Time on a shared machine varies from run to run; ``--instructions --sizes 1000 3000`` counts
 instead, under callgrind, the instructions (a) and (b) execute per article, which do not.
@@ -60,6 +66,8 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.http import Response
+
+    from bench.storage import Server
 
 COLUMN = 345
 PAGE_SIZE = 100
@@ -319,9 +327,12 @@ def run_config(
     overrides: list[str],
     bare_too: bool = False,
     freeze_bare: bool = False,
+    server: Server | None = None,
 ) -> dict[str, Any]:
-    """Run one configuration in a fresh process; return its figures and the site's CPU."""
+    """Run one configuration in a fresh process; return its figures, the site's CPU and, for
+    (d) on a server this run started, the server's."""
     before = site.stats(reset=True)
+    server_before = server.cpu_s() if server and config == "mongodb" else None
     command = [sys.executable, __file__, "--worker", config, "--site", site.url]
     command += [f"--articles={articles}", f"--concurrency={concurrency}"]
     command += [f"--set={override}" for override in overrides]
@@ -334,6 +345,8 @@ def run_config(
     after = site.stats()
     figures["site_cpu_s"] = after["cpu_s"] - before["cpu_s"]
     figures["site_requests"] = {k: v for k, v in after.items() if k != "cpu_s"}
+    if server and server_before is not None:
+        figures["server_cpu_s"] = (server.cpu_s() or 0) - server_before
     return figures
 
 
@@ -373,6 +386,15 @@ def report(config: str, articles: int, repeats: list[dict[str, Any]]) -> dict[st
     if first["store"]:
         stored = " ".join(f"{k}={v}" for k, v in sorted(first["store"].items()))
         print(f"    store: {stored}", flush=True)
+    if config == "mongodb":
+        inserted = first["store"].get("inserted", 0)
+        server = figures.get("server_cpu_s")
+        per_item = f"{1000 * server / max(items, 1):.2f}" if server is not None else "unknown"
+        print(
+            f"    stored_per_s={inserted / wall:.1f} server_cpu_ms_per_item={per_item} "
+            "(server: both crawls)",
+            flush=True,
+        )
     if len(figures["runs"]) > 1:
         second = figures["runs"][1]
         asked = " ".join(f"{k}={v}" for k, v in sorted(second["responses"].items()))
@@ -432,6 +454,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--mongomock-max", type=int, default=2000)
     parser.add_argument(
+        "--server-max", type=int, default=2000, help="largest N for (d) (FerretDB scans)"
+    )
+    parser.add_argument(
+        "--uri",
+        default=os.environ.get("MONGO_URI") or None,
+        help="the server of (d) (default: MONGO_URI, else a FerretDB server started for the run)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=3,
@@ -479,6 +509,23 @@ def main() -> None:
         report_instructions(args.sizes, args.seed, args.concurrency, args.freeze_bare)
         return
 
+    # Imported here: the workers, (a) above all, must not load the project's storage modules.
+    from bench.storage import Server, ferretdb
+
+    if "mongodb" not in args.configs or args.uri:
+        compare(args, Server(args.uri) if args.uri else None)
+        return
+    with ferretdb() as server:
+        compare(args, server)
+
+
+def compare(args: argparse.Namespace, server: Server | None) -> None:
+    """Crawl the bench site with every configuration and size; print the figures.
+
+    (d) stores into ``server`` (skipped when there is none).
+    """
+    if server:
+        os.environ["MONGO_URI"] = server.uri  # the workers' server
     results: dict[tuple[str, int], dict[str, float]] = {}
     for articles in args.sizes:
         site = SiteProcess(articles, args.seed)
@@ -487,8 +534,10 @@ def main() -> None:
         for config in args.configs:
             if config == "mongomock" and articles > args.mongomock_max:
                 print(f"(c) mongomock n={articles}: skipped (no indexes: scans per page)")
-            elif config == "mongodb" and not os.environ.get("MONGO_URI"):
-                print(f"(d) mongodb n={articles}: skipped (MONGO_URI is not set)")
+            elif config == "mongodb" and not server:
+                print(f"(d) mongodb n={articles}: skipped (no server: no --uri and no FerretDB)")
+            elif config == "mongodb" and articles > args.server_max:
+                print(f"(d) mongodb n={articles}: skipped (over --server-max)")
             else:
                 configs.append(config)
         repeats: dict[str, list[dict[str, Any]]] = {config: [] for config in configs}
@@ -505,6 +554,7 @@ def main() -> None:
                             args.set,
                             args.set_bare,
                             args.freeze_bare,
+                            server,
                         )
                     )
         finally:
@@ -523,9 +573,16 @@ def main() -> None:
                 f"{LABELS[config]} {config}: peak RSS grows {growth:.0f} MB "
                 f"from n={smallest} to n={largest}"
             )
+    stored = [n for n in args.sizes if ("mongodb", n) in results and ("pipelines", n) in results]
+    ratio_d_b = float("nan")
+    if stored:
+        d, b_same = results["mongodb", max(stored)], results["pipelines", max(stored)]
+        ratio_d_b = d["pages_per_s"] / b_same["pages_per_s"]
+        print(f"(d)/(b) n={max(stored)}: {ratio_d_b:.2f} of (b)'s pages/s (aim: 0.5)")
     print(
         f"crawl: ratio_b_a={ratio:.2f} items_per_s_b={b['items_per_s'] if b else 0:.0f} "
-        f"peak_rss_mb_{largest // 1000}k={b['peak_rss_mb'] if b else 0:.0f}"
+        f"peak_rss_mb_{largest // 1000}k={b['peak_rss_mb'] if b else 0:.0f} "
+        f"ratio_d_b={ratio_d_b:.2f}"
     )
 
 

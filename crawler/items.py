@@ -16,7 +16,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from itemadapter.adapter import DataclassAdapter
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _field(doc: str, bson: str | tuple[str, ...], *, stage: str, factory: Any = None) -> Any:
@@ -55,6 +55,20 @@ class Article:
     summary: str | None = _field(
         "the feed's digest, when given", ("string", "null"), stage="spider"
     )
+    securities: list[dict[str, Any]] = _field(
+        "securities the story is about, one per East Money `secid`: `{secid, code, market, name, "
+        "via}` (`via`: `feed`, `body`, `listing`); the union of every sighting's",
+        "array",
+        stage="spider",
+        factory=list,
+    )
+    topics: list[int] = _field(
+        "East Money 7×24 topic columns the flash was listed in (`fastColumn`: 102 all, 103 listed "
+        "companies…; docs/eastmoney.md); the union of every sighting's",
+        "array",
+        stage="spider",
+        factory=list,
+    )
 
     # Raw on arrival, normalised by the pipelines.
     title: str | None = _field("clean headline", "string", stage="title")
@@ -72,6 +86,12 @@ class Article:
     )
     body_text: str | None = _field(
         "plain text body, one paragraph per line", "string", stage="body"
+    )
+    lang: str | None = _field(
+        "language of title and body, ISO 639-1 (`zh`, `en`); null when the text is too short "
+        "to tell",
+        ("string", "null"),
+        stage="language",
     )
     original_title: str | None = _field(
         "the headline the publisher first used (`原标题`)", ("string", "null"), stage="title"

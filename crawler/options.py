@@ -120,6 +120,9 @@ TABLE: tuple[Option, ...] = (
               "7×24 cursor pages at most"),
         _news("NEWS_EASTMONEY_724_PAGE_SIZE", int, 100,
               "flashes per page (at most 200)"),
+        _news("NEWS_EASTMONEY_724_COLUMNS", str, "102",
+              "7×24 topic columns `eastmoney_724` walks (`fastColumn`, comma-separated; 102: "
+              "every flash; the others' topics are assumed, docs/eastmoney.md)"),
         _news("NEWS_EASTMONEY_724_FETCH_PAGES", str, "auto",
               "when a flash's own article page is fetched: `auto` (only when the list item "
               "cannot stand alone), `always`, `never`"),
@@ -132,6 +135,18 @@ TABLE: tuple[Option, ...] = (
               "7×24 API endpoint", shown="East Money's"),
         _news("NEWS_EASTMONEY_ARTICLE_URL", str, "",
               "article page URL (`{code}`: the 18-digit code)", shown="East Money's"),
+        _news("NEWS_EASTMONEY_SECURITIES", str, "",
+              "secids whose news listings `eastmoney_stock` walks (comma-separated, "
+              "`1.600519,0.000001`)", shown="none"),
+        _news("NEWS_EASTMONEY_WATCHLIST", str, "",
+              "a file of secids for `eastmoney_stock`, one a line (`#` starts a comment)",
+              shown="none"),
+        _news("NEWS_EASTMONEY_STOCK_PAGES", int, 3,
+              "listing pages per security at most"),
+        _news("NEWS_EASTMONEY_STOCK_PAGE_SIZE", int, 50,
+              "items per security listing page (at most 200)"),
+        _news("NEWS_EASTMONEY_STOCK_API", str, "",
+              "per-security news listing endpoint (`getListInfo`)", shown="East Money's"),
         _news("NEWS_FINEWS_ROLLING_URL", str, "",
               "the original system's rolling news feed (type=102)", shown="the original's"),
         _news("NEWS_FINEWS_MEDIA_URL", str, "",
@@ -203,6 +218,16 @@ TABLE: tuple[Option, ...] = (
               "`crawlall`'s lock file (empty: one in the temp directory)"),
         _news("NEWS_JOBDIR", str, "jobs/{spider}",
               "each spider's resumable JOBDIR under `crawlall` (empty: none)"),
+        _news("NEWS_NOTIFY_URLS", list, [],
+              "apprise URLs told when a run fails its health checks and when its spider "
+              "recovers (comma-separated)", shown="empty: none"),
+        _news("NEWS_NOTIFY_REPEAT_MINUTES", float, 60.0,
+              "while a spider stays unhealthy, at most one message per this many minutes"),
+        _news("NEWS_NOTIFY_STATE_FILE", str, "notify-state.json",
+              "what each unhealthy spider was last told about (JSON, shared by every run)"),
+        _news("NEWS_METRICS_FILE", str, "",
+              "Prometheus text file (node exporter's textfile collector) rewritten after each "
+              "run", shown="empty: none"),
     ),
     *_section(
         "Contracts",
@@ -225,6 +250,7 @@ NORMALIZE_STAGES: tuple[str, ...] = (
     "pipelines.title.TitlePipeline",
     "pipelines.dates.DatesPipeline",
     "pipelines.body.BodyPipeline",
+    "pipelines.language.LanguagePipeline",
     "pipelines.attribution.AttributionPipeline",
 )
 #: The stages an article passes before storage: normalisation, then validation.

@@ -81,6 +81,11 @@ EXTENSIONS = {
     "crawler.extensions.loglevel.LoggerLevels": 0,  # records below LOG_LEVEL are not built at all
     "crawler.extensions.gcfreeze.FreezeStartupHeap": 0,  # full collections skip the start-up heap
     "crawler.extensions.runs.RunRecorder": 100,  # a crawl_runs record for every crawl
+    "crawler.extensions.notify.Notifier": 110,  # NEWS_NOTIFY_URLS told of failures, recoveries
+    "crawler.extensions.metrics.MetricsFile": 120,  # NEWS_METRICS_FILE for Prometheus
+    # A JOBDIR whose crawl died is discarded. Built last: no other extension can then fail
+    # the start after it marked the JOBDIR as held.
+    "crawler.extensions.jobdir.JobdirGuard": 1000,
 }
 
 # `scrapy check`: @fixture <source>/<file> runs a callback on a recorded response under

@@ -10,7 +10,9 @@ when the holder dies, so never stale) exits at once with :data:`EXIT_LOCKED` and
 Each spider gets its own ``JOBDIR`` when ``NEWS_JOBDIR`` is set (``jobs/{spider}``): a run cut
 short (any finish reason but ``finished``) keeps it and the next run resumes there; a run that
 finished removes it, healthy or not, so the next one starts fresh (a kept ``requests.seen`` would
-filter its start requests as duplicates). At the end one summary line per spider is logged.
+filter its start requests as duplicates). A ``JOBDIR`` kept by a run that was killed (``kill -9``,
+OOM) is discarded when the next run starts, as for a plain ``scrapy crawl -s JOBDIR=…``: see
+:mod:`crawler.extensions.jobdir`. At the end one summary line per spider is logged.
 
 Exit codes: 0 every spider finished cleanly and healthy; 1 some spider failed (health check,
 unclean finish reason, or it never started); 2 usage error; 75 (``EX_TEMPFAIL``) another run

@@ -50,6 +50,7 @@ def page_record(article: Article, label: dict[str, str]) -> dict[str, Any]:
         "source": article.publisher,
         "authors": article.authors,
         "body_text": article.body_text,
+        "lang": article.lang,
     }
 
 

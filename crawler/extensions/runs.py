@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
 STATUS_RUNNING = "running"
+#: Sent (``record=``, the final run record) once a run is recorded: notifications and metrics
+#: (:mod:`crawler.extensions.notify`, :mod:`crawler.extensions.metrics`) hang from it.
+run_closed = object()
 
 
 def _prefixed(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
@@ -312,6 +315,7 @@ class RunRecorder:
             logger.error("Run of %s failed a check: %s", record["spider"], problem)
         self.record = record
         self._write("closed", record)
+        self.crawler.signals.send_catch_log(run_closed, record=record)
         log = logger.error if problems else logger.info
         log("Run summary: %s", summary_line(record))
 

@@ -51,7 +51,7 @@ _ENTRY_FIELDS: frozenset[str] = frozenset(
     {
         "name", "publisher", "start_urls", "article_pattern", "article_links", "next_page",
         "selectors", "encoding", "download_delay", "concurrency", "max_pages", "enabled",
-        "download_maxsize",
+        "download_maxsize", "sitemaps_from_robots",
     }
 )  # fmt: skip
 _START_URL_FIELDS: frozenset[str] = frozenset({"url", "kind"})
@@ -97,6 +97,13 @@ class Source:
     #: Bytes a page of the source may have (Scrapy's ``download_maxsize``); None: the project's
     #: ``DOWNLOAD_MAXSIZE``.
     download_maxsize: int | None = None
+    #: Also walk the sitemaps that the robots.txt of each start URL's site names (``Sitemap:``).
+    sitemaps_from_robots: bool = False
+
+    def robots_urls(self, day: date) -> tuple[str, ...]:
+        """Return the robots.txt URL of each site the start URLs (filled for ``day``) are on."""
+        origins = dict.fromkeys(urlsplit(start.expand(day))[:2] for start in self.start_urls)
+        return tuple(f"{scheme}://{netloc}/robots.txt" for scheme, netloc in origins)
 
     def is_article_url(self, url: str) -> bool:
         """Tell whether ``url`` matches the article pattern (any URL when there is none)."""
@@ -210,6 +217,11 @@ def parse_source(entry: Any, where: str) -> Source:
             int(_number(entry, "download_maxsize", 0, 1024, fail, integer=True))
             if "download_maxsize" in entry
             else None
+        ),
+        sitemaps_from_robots=(
+            _typed(entry, "sitemaps_from_robots", bool, fail)
+            if "sitemaps_from_robots" in entry
+            else False
         ),
     )
 

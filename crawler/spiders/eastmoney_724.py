@@ -4,9 +4,15 @@ A flash is an article made from its list item: the title, and the text (the item
 without its leading ``【title】``) as the body. Its page adds nothing but chrome, so the page is
 fetched only when the item cannot stand alone (no text past the title, or text cut with ``…``);
 ``NEWS_EASTMONEY_724_FETCH_PAGES`` = ``auto`` (that rule), ``always`` or ``never``.
-Arguments: ``pages``, ``page_size`` (≤ 200), ``since``. The walk (keyed ``724``) stops at the
-first page with nothing new to storage (once past the frontier of an unfinished previous walk),
-at a flash older than ``since``, when the cursor does not move back, or at ``pages``.
+Arguments: ``columns`` (the topic columns walked, ``102,103``: ``NEWS_EASTMONEY_724_COLUMNS``),
+``pages`` (per column), ``page_size`` (≤ 200), ``since``. Each column's walk (keyed ``724`` for
+102, every flash; ``724:<column>`` for the others) stops at the first page with nothing new to
+storage (once past the frontier of an unfinished previous walk), at a flash older than
+``since``, when the cursor does not move back, or at ``pages``.
+
+A flash stores the columns it was listed in (``topics``). A flash already stored, or requested
+this run from another column, is not fetched again: when the crawl closes its stored story takes
+the column (``topics/tagged``; with storage off or down, ``topics/untagged``).
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.options import option
 from crawler.sources.eastmoney import (
+    ALL_FLASHES,
     FEEDS,
     ListingParser,
     fast_news_url,
     flash_article,
     flash_needs_page,
 )
-from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider
+from crawler.spiders.eastmoney_common import SCOPE, EastMoneySpider, positive_int
+from crawler.store.writer import add_topic
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -51,6 +59,7 @@ class EastMoneyFlashSpider(EastMoneySpider):
     """7×24 flashes (``getFastNewsList``), each an article of its own."""
 
     name = "eastmoney_724"
+    columns: list[int]
     pages: int
     page_size: int
     fetch_pages: str
@@ -60,11 +69,13 @@ class EastMoneyFlashSpider(EastMoneySpider):
     def __init__(
         self,
         *args: Any,
+        columns: str | None = None,
         pages: str | int | None = None,
         page_size: str | int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.columns_arg = columns
         self.pages_arg = pages
         self.page_size_arg = page_size
 
@@ -72,6 +83,10 @@ class EastMoneyFlashSpider(EastMoneySpider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> EastMoneyFlashSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        columns = spider.columns_arg or option(settings, "NEWS_EASTMONEY_724_COLUMNS")
+        spider.columns = list(
+            dict.fromkeys(positive_int("columns", c) for c in str(columns).split(",") if c.strip())
+        ) or [ALL_FLASHES]
         spider.pages = spider.option(spider.pages_arg, "NEWS_EASTMONEY_724_PAGES")
         spider.page_size = spider.option(
             spider.page_size_arg, "NEWS_EASTMONEY_724_PAGE_SIZE", MAX_PAGE_SIZE
@@ -84,13 +99,21 @@ class EastMoneyFlashSpider(EastMoneySpider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield self.listing("", 1)
+        for column in self.columns:
+            yield self.listing("", 1, column)
 
-    def listing(self, sort_end: str, page_number: int) -> scrapy.Request:
-        """Return the request of the flashes before cursor ``sort_end`` (empty: the newest)."""
-        url = fast_news_url(self.endpoint("NEWS_EASTMONEY_FAST_API"), sort_end, self.page_size)
+    def listing(self, sort_end: str, page_number: int, column: int = ALL_FLASHES) -> scrapy.Request:
+        """Return the request of a column's flashes before cursor ``sort_end`` (empty: the
+        newest)."""
+        base = self.endpoint("NEWS_EASTMONEY_FAST_API")
+        url = fast_news_url(base, sort_end, self.page_size, column)
         return self.request(
-            url, self.parse_listing, "724", sort_end=sort_end, page_number=page_number
+            url,
+            self.parse_listing,
+            "724",
+            sort_end=sort_end,
+            page_number=page_number,
+            column=column,
         )
 
     def wants_page(self, entry: ListingEntry) -> bool:
@@ -100,7 +123,7 @@ class EastMoneyFlashSpider(EastMoneySpider):
         return self.fetch_pages == "always"
 
     def parse_listing(
-        self, response: Response, sort_end: str, page_number: int
+        self, response: Response, sort_end: str, page_number: int, column: int = ALL_FLASHES
     ) -> Iterator[Article | scrapy.Request]:
         """Turn new flashes into articles (or page requests), then follow the cursor.
 
@@ -116,27 +139,47 @@ class EastMoneyFlashSpider(EastMoneySpider):
         triage = self.triage(SCOPE, listing, response.url)
         cursor = listing.cursor
         end = None if cursor_moves_back(cursor, sort_end) else "cursor"
-        reason = self.step(SCOPE, FEED, listing, triage, end, page_number, self.pages, response.url)
+        walk = FEED if column == ALL_FLASHES else f"{FEED}:{column}"
+        reason = self.step(SCOPE, walk, listing, triage, end, page_number, self.pages, response.url)
+        self.note_unfetched(column, listing.entries, triage.new)
         for entry in triage.new:
             if self.wants_page(entry):
-                request = self.request(entry.url, self.parse_flash_page, "724", entry=entry)
+                request = self.request(
+                    entry.url, self.parse_flash_page, "724", entry=entry, column=column
+                )
                 yield request.replace(errback=self.flash_page_failed)
             else:
-                yield self.article(SCOPE, entry, flash_article(entry), FEED)
+                yield self.flash(entry, flash_article(entry), column)
         if reason is None:
-            yield self.listing(cursor or "", page_number + 1)
+            yield self.listing(cursor or "", page_number + 1, column)
 
-    def parse_flash_page(self, response: Response, entry: ListingEntry) -> Iterator[Article]:
+    def flash(self, entry: ListingEntry, page: Article, column: int) -> Article:
+        """Return the article of a flash listed in topic ``column``."""
+        article = self.article(SCOPE, entry, page, FEED)
+        article.topics = [column]
+        return article
+
+    def parse_flash_page(
+        self, response: Response, entry: ListingEntry, column: int = ALL_FLASHES
+    ) -> Iterator[Article]:
         """Read a flash's page; when it is bad, the list item still makes the article."""
         page = self.read_page(response)
         if page is None:
             self.count(SCOPE, "flash/page_fallback", response.url)
             page = flash_article(entry)
-        yield self.article(SCOPE, entry, page, FEED)
+        yield self.flash(entry, page, column)
 
     def flash_page_failed(self, failure: Failure) -> Iterator[Article]:
         """Count a flash page that could not be fetched; the list item makes the article."""
         self.failed(failure)
-        entry = failure.request.cb_kwargs["entry"]  # type: ignore[attr-defined]
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        entry = kwargs["entry"]
         self.count(SCOPE, "flash/page_fallback", entry.url)
-        yield self.article(SCOPE, entry, flash_article(entry), FEED)
+        yield self.flash(entry, flash_article(entry), kwargs.get("column", ALL_FLASHES))
+
+    def closed(self, reason: str) -> None:
+        """Add each column to the stored flashes it listed but this run did not fetch for it;
+        then close as every walk does (after the item pipelines: this run's flashes are
+        stored)."""
+        self.tag_unfetched("topics", add_topic)
+        super().closed(reason)

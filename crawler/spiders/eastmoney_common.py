@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import scrapy
+from pymongo.errors import PyMongoError
 from scrapy.http import TextResponse
 
 from crawler.normalize.dates import parse_publish_time
@@ -28,10 +29,14 @@ from crawler.sources.eastmoney import (
     FeedError,
     parse_article_page,
 )
-from crawler.spiders.walk import ListingSpider, Scope
+from crawler.sources.eastmoney.listing import EastMoneyEntry
+from crawler.sources.eastmoney.securities import VIA_BODY, body_links, tag
+from crawler.spiders.walk import ListingSpider, Scope, entry_id
+from crawler.store.documents import merge_securities
+from crawler.store.mongo import StorageConfig, acquire_client, articles, release_client
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from zoneinfo import ZoneInfo
 
     from scrapy.crawler import Crawler
@@ -39,8 +44,9 @@ if TYPE_CHECKING:
 
     from crawler.items import Article
     from crawler.sources.eastmoney import ListingParser
-    from crawler.sources.listing import Listing
+    from crawler.sources.listing import Listing, ListingEntry
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 #: East Money as the walk sees it: one scope for all three spiders, their articles come via it.
 SCOPE = Scope(
@@ -73,11 +79,14 @@ def positive_int(name: str, value: Any, maximum: int | None = None) -> int:
 
 
 class EastMoneySpider(ListingSpider):
-    """Base of the East Money spiders: headers, bad-response handling, the ``since`` cutoff."""
+    """Base of the East Money spiders: headers, bad-response handling, the ``since`` cutoff,
+    the tags of stories a listing named but the run did not fetch for it."""
 
     def __init__(self, *args: Any, since: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.since_arg = since
+        # By tag (a secid, a 7×24 column): ids of the stories its listing named, not fetched for it.
+        self.unfetched: dict[Any, set[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -121,6 +130,55 @@ class EastMoneySpider(ListingSpider):
             cb_kwargs=cb_kwargs,
             dont_filter=True,
         )
+
+    def article(self, scope: Scope, entry: ListingEntry, page: Article, feed: str) -> Article:
+        """Return the article of ``entry`` and its page, tagged with the securities the entry
+        names (its listing's) and the stock links of the page's raw body, read here because
+        the body stage unwraps them; malformed links are counted (``securities/malformed``)."""
+        article = super().article(scope, entry, page, feed)
+        found, malformed = body_links(article.body_html)
+        for value in malformed:
+            self.count(scope, "securities/malformed", article.url or entry.url, value)
+        listed = entry.securities if isinstance(entry, EastMoneyEntry) else ()
+        article.securities = merge_securities(article.securities, listed, tag(found, VIA_BODY))
+        return article
+
+    # --- tags of stories not fetched ----------------------------------------------------------
+
+    def note_unfetched(
+        self, tag: Any, entries: Iterable[ListingEntry], fetched: Iterable[ListingEntry]
+    ) -> None:
+        """Remember the stories a listing of ``tag`` named but this run does not fetch for it
+        (stored already, requested for another listing, older than ``since``)."""
+        fetched_ids = {entry_id(SCOPE.source, entry) for entry in fetched}
+        ids = {entry_id(SCOPE.source, entry) for entry in entries} - fetched_ids
+        self.unfetched.setdefault(tag, set()).update(i for i in ids if i)
+
+    def tag_unfetched(self, kind: str, add: Callable[[Any, list[str], Any], int]) -> None:
+        """Give the stored stories of :meth:`note_unfetched` their tags: ``add(collection, ids,
+        tag)`` writes them and says how many stories changed. Call it when the spider closes,
+        after the item pipelines (this run's stories are stored then). Counted under
+        ``<kind>/tagged`` (stories changed) and ``<kind>/untagged`` (ids left with storage off
+        or down; a later run's listing tags them)."""
+        pending = {tag: sorted(ids) for tag, ids in self.unfetched.items() if ids}
+        if not pending:
+            return
+        config = StorageConfig.from_settings(self.settings)
+        tagged = 0
+        if config.uri:
+            try:
+                client = acquire_client(config)
+                try:
+                    collection = articles(client, config)
+                    for tag in list(pending):
+                        tagged += add(collection, pending.pop(tag), tag)
+                finally:
+                    release_client(config)
+            except PyMongoError as error:
+                logger.warning("Stored stories could not take their %s: %s", kind, error)
+        self.crawler.stats.inc_value(f"{SCOPE.stats}/{kind}/tagged", tagged)
+        if left := sum(map(len, pending.values())):
+            self.crawler.stats.inc_value(f"{SCOPE.stats}/{kind}/untagged", left)
 
     # --- responses ----------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """``scrapy crawl site -a source=<name>``: any news site declared in the sources file.
 
+A source with ``sitemaps_from_robots`` also walks every sitemap named by the robots.txt of its
+start URLs' sites (Scrapy's ``sitemap_urls_from_robots``).
+
 Arguments: ``source`` (an entry of ``NEWS_SOURCES_FILE``, or several separated by commas; without
 it every enabled entry), ``date`` (``2015-03-02``: the day that
 fills ``{date:…}`` placeholders in start URLs; default today in ``NEWS_DEFAULT_TIMEZONE``).
@@ -10,7 +13,8 @@ previous walk: :mod:`crawler.spiders.walk`), at its last page or at the source's
 a walk is keyed by its source and start URL. Each source's requests share one download slot
 (named after it) with the source's ``download_delay`` and ``concurrency``. Stats live under
 ``news/site/<source>/``: ``listing/<kind>``, ``skipped/<reason>``, ``bad/<reason>``,
-``stop/<reason>``, ``articles/<kind>``.
+``stop/<reason>``, ``articles/<kind>``, ``robots/sitemaps`` (sitemaps a robots.txt named),
+``robots/none`` (a robots.txt that named none).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import scrapy
 
 from crawler.extract import decode_body
 from crawler.sources.config import SourcesError, load_sources, sources_file
+from crawler.sources.discovery import robots_sitemaps
 from crawler.sources.feeds import detect_kind, read_listing
 from crawler.sources.site import PRECEDENCE, page_headers, read_article_page
 from crawler.spiders.walk import ListingSpider, Scope
@@ -73,6 +78,9 @@ class SiteSpider(ListingSpider):
             for start in source.start_urls:
                 issue = self.day.isoformat() if start.dated else None
                 yield self.listing(source, start.expand(self.day), start.kind, 1, issue)
+            if source.sitemaps_from_robots:
+                for url in source.robots_urls(self.day):
+                    yield self.request(source, url, self.parse_robots)
 
     def scope_of(self, request: scrapy.Request) -> Scope:
         """Return the scope of the source a request was made for."""
@@ -151,6 +159,18 @@ class SiteSpider(ListingSpider):
             )
         if reason is None and listing.next_url:
             yield self.listing(config, listing.next_url, kind, page + 1, issue, key)
+
+    def parse_robots(self, response: Response, source: str) -> Iterator[scrapy.Request]:
+        """Walk each sitemap the robots.txt names that is not a start URL already."""
+        config, scope = self.sources[source], self.scopes[source]
+        starts = {start.expand(self.day) for start in config.start_urls}
+        named = robots_sitemaps(response.body, response.url)
+        if not named:
+            self.count(scope, "robots/none", response.url, level=logging.INFO)
+        for url in named:
+            if url not in starts:
+                self.count(scope, "robots/sitemaps", url)
+                yield self.listing(config, url, "sitemap", 1)
 
     def parse_article(
         self, response: Response, source: str, entry: ListingEntry, feed: str

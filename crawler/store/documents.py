@@ -12,7 +12,7 @@ from crawler.items import Article
 from crawler.store.fingerprint import content_hash, near_dup_eligible, simhash, simhash_bands
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
 #: Fields only the storage stage writes; an item's own values for them are ignored.
@@ -21,9 +21,12 @@ STORAGE_FIELDS: frozenset[str] = frozenset(
 )
 #: Fields that say where a story was first found; later sightings never overwrite them.
 IDENTITY_FIELDS: frozenset[str] = frozenset({"id", "url", "canonical_url", "source", "native_id"})
+#: Fields every sighting adds to, never overwrites: the securities the story is about, its
+#: 7×24 topics; each with its union (``_UNIONS``).
+UNION_FIELDS: frozenset[str] = frozenset({"securities", "topics"})
 #: Fields a changed article overwrites: the content the item carries.
 CONTENT_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in fields(Article) if f.name not in STORAGE_FIELDS | IDENTITY_FIELDS
+    f.name for f in fields(Article) if f.name not in STORAGE_FIELDS | IDENTITY_FIELDS | UNION_FIELDS
 )
 #: Storage-derived fields that change with the content.
 FINGERPRINT_FIELDS: tuple[str, ...] = ("content_hash", "simhash", "simhash_bands")
@@ -70,6 +73,43 @@ def _text(item: Mapping[str, Any], name: str) -> str | None:
     """Return the item's field ``name``, :func:`encodable`, when it is a string, else None."""
     value = item.get(name)
     return encodable(value) if isinstance(value, str) else None
+
+
+def merge_securities(*lists: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return the union of ``securities`` lists, one entry per ``secid`` in first-seen order:
+    ``via`` the sorted union of the entries', ``name``, ``market`` and ``code`` the first given."""
+    merged: dict[str, dict[str, Any]] = {}
+    for securities in lists:
+        for entry in securities:
+            secid = entry.get("secid")
+            if not isinstance(secid, str):
+                continue
+            kept = merged.get(secid)
+            if kept is None:
+                merged[secid] = {**entry, "via": sorted(set(entry.get("via") or []))}
+                continue
+            kept["via"] = sorted(set(kept["via"]) | set(entry.get("via") or []))
+            for key in ("name", "market", "code"):
+                if not kept.get(key) and entry.get(key):
+                    kept[key] = entry[key]
+    return list(merged.values())
+
+
+def merge_topics(*lists: Iterable[Any]) -> list[Any]:
+    """Return the sorted union of topic lists."""
+    return sorted({topic for topics in lists for topic in topics})
+
+
+#: The union of each of the :data:`UNION_FIELDS`.
+_UNIONS: dict[str, Callable[..., list[Any]]] = {
+    "securities": merge_securities,
+    "topics": merge_topics,
+}
+
+
+def merge_union_field(name: str, stored: Any, new: Any) -> Any:
+    """Return the union of two values of the :data:`UNION_FIELDS` field ``name``."""
+    return _UNIONS[name](stored or [], new or [])
 
 
 def sighting(item: Mapping[str, Any], seen_at: datetime) -> dict[str, Any]:

@@ -50,6 +50,8 @@ ARTICLE_INDEXES: tuple[IndexModel, ...] = (
     IndexModel([("content_hash", ASCENDING), ("published_at", DESCENDING)], name="content_hash"),
     IndexModel([("simhash_bands", ASCENDING), ("published_at", DESCENDING)], name="simhash_bands"),
     IndexModel([("sightings.id", ASCENDING)], name="sightings_id"),
+    # "What is there about 1.600519 since yesterday": one security's stories, newest first.
+    IndexModel([("securities.secid", ASCENDING), ("published_at", DESCENDING)], name="securities"),
 )
 
 #: URI options whose values are secrets, in lower case: pymongo's sensitive options (and their

@@ -31,7 +31,10 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from crawler.store.documents import (
     CONTENT_FIELDS,
     FINGERPRINT_FIELDS,
+    UNION_FIELDS,
     article_document,
+    merge_securities,
+    merge_union_field,
     sighting,
 )
 from crawler.store.fingerprint import hamming
@@ -106,6 +109,15 @@ class Story:
         if all((s.get("id"), s.get("url")) != key for s in self.doc["sightings"]):
             self.doc["sightings"].append(seen)
             self.sightings.append(seen)
+
+    def tag(self, document: Mapping[str, Any]) -> None:
+        """Add the securities and topics ``document`` names to the story's: a sighting never
+        removes one."""
+        for name in UNION_FIELDS:
+            stored = self.doc.get(name) or []
+            merged = merge_union_field(name, stored, document.get(name))
+            if merged != stored:
+                self.doc[name] = self.changes[name] = merged
 
     def change(self, document: Mapping[str, Any], seen_at: datetime) -> None:
         """Take the content of ``document``: new fields, ``revision`` + 1, the old hash kept."""
@@ -221,8 +233,10 @@ class ArticleStore:
             if story is None:
                 story = Story(document, new=True)
                 stories.append(story)
-            elif outcome == UPDATED:
-                story.change(document, record.seen_at)
+            else:
+                if outcome == UPDATED:
+                    story.change(document, record.seen_at)
+                story.tag(document)
             story.see(record, sighting(record.item, record.seen_at))
             story.records.append((record, outcome))
             if story not in touched:
@@ -276,6 +290,19 @@ class ArticleStore:
                 return near[best[1]], DUPLICATE_NEAR
         return None, INSERTED
 
+    def _is_copy(self, document: dict[str, Any], other: Story) -> bool:
+        """Tell whether ``other`` holds ``document``'s text, exactly or nearly, in the window."""
+        if not self._within_window(other, document):
+            return False
+        if other.doc.get("content_hash") == document["content_hash"]:
+            return True
+        return bool(
+            document["simhash_bands"]
+            and other.doc.get("simhash_bands")
+            and isinstance(other.doc.get("simhash"), int)
+            and hamming(other.doc["simhash"], document["simhash"]) <= self.distance
+        )
+
     def _settle(self, stories: list[Story], result: WriteResult) -> None:
         """Merge each new story with a copy another writer inserted at the same time.
 
@@ -295,7 +322,7 @@ class ArticleStore:
                 other.doc
                 for other in stored
                 if other.doc["_id"] not in (story.doc["_id"], *merged)
-                and self._content_match(story.doc, [other])[0] is not None
+                and self._is_copy(story.doc, other)
             ]
             oldest, *newer = sorted([story.doc, *copies], key=_age)
             for copy in newer:
@@ -319,13 +346,17 @@ class ArticleStore:
         whether this call deleted ``newer``.
         """
         for _ in range(_MERGE_ATTEMPTS):
-            kept = self.collection.update_one(
-                {"_id": older_id},
-                {
-                    "$addToSet": {"sightings": {"$each": newer["sightings"]}},
-                    "$max": {"last_seen_at": newer["last_seen_at"]},
-                },
-            )
+            update: dict[str, Any] = {
+                "$addToSet": {"sightings": {"$each": newer["sightings"]}},
+                "$max": {"last_seen_at": newer["last_seen_at"]},
+            }
+            unions = [name for name in UNION_FIELDS if newer.get(name)]
+            if unions:
+                older = self.collection.find_one({"_id": older_id}, dict.fromkeys(unions, 1)) or {}
+                update["$set"] = {
+                    name: merge_union_field(name, older.get(name), newer[name]) for name in unions
+                }
+            kept = self.collection.update_one({"_id": older_id}, update)
             if not kept.matched_count:
                 return False  # the older copy went itself (merged elsewhere): keep this one
             gone = self.collection.delete_one(
@@ -404,6 +435,43 @@ class ArticleStore:
             result.rejected.extend(record for record, _ in story.records)
             story.records.clear()
         return retry
+
+
+def add_security(collection: Any, ids: list[str], security: Mapping[str, Any]) -> int:
+    """Add ``security`` (a stored entry) to the stored stories that hold any of ``ids`` (as
+    ``_id`` or a sighting's id), merged as a sighting's are; return how many changed.
+
+    For the stories a per-security listing names that are stored already: they are not fetched
+    again, so no item brings the tag. Each story is set only if its list is still the one read
+    (FerretDB lacks the operators that would do it in place), read again when not.
+    """
+    holders = {"$or": [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]}
+    changed = 0
+    for doc in collection.find(holders, {"securities": 1}):
+        for _ in range(_MERGE_ATTEMPTS):
+            stored = doc.get("securities")
+            merged = merge_securities(stored or [], [security])
+            if merged == stored:
+                break
+            guard = {"$exists": False} if stored is None else stored
+            update = {"$set": {"securities": merged}}
+            if collection.update_one(
+                {"_id": doc["_id"], "securities": guard}, update
+            ).matched_count:
+                changed += 1
+                break
+            doc = collection.find_one({"_id": doc["_id"]}, {"securities": 1}) or {}
+            if not doc:
+                break  # merged away meanwhile
+    return changed
+
+
+def add_topic(collection: Any, ids: list[str], topic: int) -> int:
+    """Add 7×24 topic column ``topic`` to the stored stories that hold any of ``ids`` (one
+    atomic ``$addToSet`` each; ``topics`` then reads unsorted until a sighting merges it); return
+    how many changed."""
+    holders = {"$or": [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]}
+    return int(collection.update_many(holders, {"$addToSet": {"topics": topic}}).modified_count)
 
 
 def _age(document: Mapping[str, Any]) -> tuple[datetime, str]:

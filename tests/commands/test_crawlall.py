@@ -20,6 +20,7 @@ from crawler.commands.crawlall import (
     jobdir_for,
     select_spiders,
 )
+from crawler.extensions.jobdir import MARKER
 from tests.conftest import ROOT
 from tests.mockserver import MockServer
 
@@ -187,8 +188,10 @@ def test_interrupted_crawl_resumes_from_its_jobdir_and_stores_each_article_once(
     first = len(feed.read_text().splitlines())
     assert 2 <= first < ARTICLES
 
+    assert (jobs / "ops_pages" / MARKER).read_text() == ""  # closed cleanly: resumable
     resumed = run(tmp_path, server, "crawlall", "ops_pages", *common)
     assert resumed.returncode == 0, resumed.stderr
+    assert "did not stop cleanly" not in log(tmp_path)  # resumed, not discarded
     urls = [json.loads(line)["url"] for line in feed.read_text().splitlines()]
     assert sorted(urls) == sorted(server.url(f"/a/{n}.html") for n in range(1, ARTICLES + 1))
     assert server.count("/list.html") == 1
@@ -214,7 +217,8 @@ def test_sigterm_stops_the_running_spider_and_starts_no_other(
     assert process.returncode == 1
     (record,) = run_records(tmp_path)
     assert (record["spider"], record["finish_reason"]) == ("ops_pages", "shutdown")
-    assert (jobs / "ops_pages").exists()  # kept: the next run resumes it
+    assert (jobs / "ops_pages" / "requests.seen").exists()  # kept: the next run resumes it
+    assert (jobs / "ops_pages" / MARKER).read_text() == ""  # a graceful stop closed it cleanly
     assert server.count("/empty.html") == 0
     assert "crawlall ops_empty: failed (the spider did not run)" in log(tmp_path)
 

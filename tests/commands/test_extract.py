@@ -32,11 +32,12 @@ def test_prints_one_normalised_object_per_page_in_order() -> None:
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["file"] for r in records] == ["xinhuanet_1.html", "163_1.html"]
     first, second = records
-    assert set(first) == {"file", "title", "publish_time", "source", "authors", "body_text"}
+    assert set(first) == {"file", "title", "publish_time", "source", "authors", "body_text", "lang"}
     assert first["title"] == "法国全国大罢工再次严重影响交通"
     assert first["publish_time"] == "2019-12-10T07:57:40+08:00"
     assert second["publish_time"] == "2019-09-07T13:43:45+08:00"
     assert second["source"] == "证券市场红周刊"
+    assert (first["lang"], second["lang"]) == ("zh", "zh")
     assert "\n" in second["body_text"]
 
 

@@ -15,6 +15,7 @@ from itemadapter import ItemAdapter
 from crawler.store.mongo import StorageConfig, release_client
 from crawler.store.writer import Record, open_store
 from tests.conftest import ROOT, make_crawler
+from tests.integration.conftest import is_ferretdb
 from tests.integration.writer import STORIES, copies
 from tests.storage_support import FETCHED, article, later
 
@@ -135,4 +136,10 @@ def test_writer_processes_store_each_story_once(
         for sighting in ({"id": i.id, "url": i.canonical_url} for i in copies(writer))
     }
     recorded = [(s["id"], s["url"]) for doc in documents for s in doc["sightings"]]
+    assert len(recorded) == len(set(recorded))
+    if is_ferretdb(collection):
+        # FerretDB 1.24 on SQLite loses concurrent updates of one document (docs/storage.md,
+        # "Servers"): a sighting pushed at the same moment as another writer's may be lost.
+        assert set(recorded) <= expected
+        return
     assert sorted(recorded) == sorted(expected)

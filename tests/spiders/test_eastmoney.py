@@ -369,7 +369,7 @@ def test_flashes_become_articles_and_the_cursor_is_followed() -> None:
     assert [r.cb_kwargs["entry"].native_id for r in pages] == [code(2), code(3)]
     (listing,) = [r for r in requests if r.callback == spider.parse_listing]
     assert f"sortEnd={1_000_000 - 3}" in listing.url
-    assert listing.cb_kwargs == {"sort_end": str(1_000_000 - 3), "page_number": 2}
+    assert listing.cb_kwargs == {"sort_end": str(1_000_000 - 3), "page_number": 2, "column": 102}
 
 
 @pytest.mark.parametrize(("mode", "pages"), [("never", 0), ("always", 3)])
@@ -621,3 +621,27 @@ def test_column_and_flash_spiders_start_with_their_first_listing_pages() -> None
 )  # fmt: skip
 def test_cursor_moves_back(cursor: str | None, sort_end: str, moves: bool) -> None:
     assert cursor_moves_back(cursor, sort_end) is moves
+
+
+def test_flash_spider_walks_each_topic_column() -> None:
+    spider = make_spider(EastMoneyFlashSpider, columns="102,103,102")
+    requests = start_requests(spider)
+    assert [r.cb_kwargs["column"] for r in requests] == [102, 103]
+    assert "fastColumn=103&" in requests[1].url
+    with pytest.raises(ValueError, match="invalid literal"):
+        make_spider(EastMoneyFlashSpider, columns="102,x")
+
+
+def test_a_flash_stores_its_topic_column_and_unfetched_ones_are_noted() -> None:
+    text = (EASTMONEY / "FIXTURE_em_getFastNewsList_response.json").read_text("utf-8")
+    spider = make_spider(EastMoneyFlashSpider, columns="103")
+    _, (flash,) = run(
+        spider.parse_listing, json_response(text), sort_end="", page_number=1, column=103
+    )
+    assert flash.topics == [103]
+    assert flash.securities == [
+        {"secid": "1.601068", "code": "601068", "market": "SH", "name": None, "via": ["feed"]}
+    ]
+    assert spider.walks.keys() == {"724:103"}
+    # the fixture's second item repeats the first: requested already, noted for the column
+    assert spider.unfetched == {103: set()}

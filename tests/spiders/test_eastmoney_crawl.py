@@ -17,12 +17,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import pymongo
 import pytest
 from scrapy.utils.project import get_project_settings
 
-from crawler.sources.eastmoney import column_api_url, fast_news_url
+from crawler.sources.eastmoney import column_api_url, fast_news_url, stock_news_url
 from tests.conftest import FIXTURES, ROOT
 from tests.mockserver import MockServer, Response, Route
+from tests.storage_support import mongo_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -56,9 +58,12 @@ def body_paragraphs(seed: str, count: int = 3) -> list[str]:
     return ["".join(rng.choice(HANZI) for _ in range(120)) + "。" for _ in range(count)]
 
 
-def current_page(title: str, shown: str, source: str, paragraphs: list[str]) -> bytes:
-    """A page in the current layout (as sources.md §3 describes it), UTF-8."""
-    body = "".join(f"<p>\u3000\u3000{html.escape(p)}</p>" for p in paragraphs)
+def current_page(
+    title: str, shown: str, source: str, paragraphs: list[str], extra: str = ""
+) -> bytes:
+    """A page in the current layout (as sources.md §3 describes it), UTF-8; ``extra`` is raw
+    HTML after the paragraphs."""
+    body = "".join(f"<p>\u3000\u3000{html.escape(p)}</p>" for p in paragraphs) + extra
     return (
         f"<html><head><meta charset='utf-8'><title>{title}_东方财富网</title></head><body>"
         f"<div class='title'>{title}</div><div class='infos'><div class='item'>{shown}</div>"
@@ -104,6 +109,10 @@ class Scenario:
     fetched_once: dict[str, str] = field(default_factory=dict)
     never: list[str] = field(default_factory=list)
     bad: dict[str, int] = field(default_factory=dict)
+    #: The securities each new story must carry: ``(secid, via…)`` in order; none when absent.
+    securities: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    #: Stories an earlier run stored beyond the generic ones (:func:`stored_items`).
+    extra_stored: list[dict[str, Any]] = field(default_factory=list)
 
     def plan(self, code: str, url: str, *, stored: bool, bad: Response | None = None) -> bool:
         """Note what must become of article ``code`` at ``url``: never requested when stored,
@@ -231,11 +240,37 @@ def column_scenario(server: MockServer) -> Scenario:
         "bad/not_article": 1,
         "bad/http_500": 1,
     }
+    s.securities["202601103600000001"] = [(secid, "body") for secid in FRAGMENT_SECIDS]
     return s
 
 
 #: The flash that credits an outlet at its end, as East Money prints another outlet's flash.
 CREDITED_FLASH = 7
+#: The stock and board links of the real ContentBody block, in order (both page layouts read
+#: them; tests/sources/eastmoney/test_securities.py names them).
+FRAGMENT_SECIDS = [
+    "1.600030", "90.BK1036", "90.BK0963", "0.300024", "90.BK0739", "90.BK0493", "1.601059",
+    "90.BK0474", "1.601788", "90.BK0478", "90.BK0490", "0.002670", "90.BK0989", "90.BK1137",
+    "90.BK1104", "90.BK1037", "1.601881", "90.BK0473",
+]  # fmt: skip
+#: A stock link as East Money's current pages print one (the real fragment's markup).
+STOCK_LINK = (
+    '<p>\u3000\u3000<span id="stock_1.600519"><a target="_blank" '
+    'href="http://quote.eastmoney.com/unify/r/1.600519" class="keytip" data-code="1,600519">'
+    '贵州茅台</a></span><span id="quote_1.600519"></span>公告称，一季度营业收入增长。</p>'
+)
+#: 7×24 ``stockList`` values by flash number (the others list none), and what the story stores.
+FLASH_STOCKS: dict[int, tuple[list[Any], list[tuple[str, ...]]]] = {
+    1: (["1.600519", "0.002594"], [("1.600519", "feed"), ("0.002594", "feed")]),
+    # its page is fetched: the page's stock link adds 1.600519
+    2: (["116.01211"], [("116.01211", "feed"), ("1.600519", "body")]),
+    # its page fails: the list item still tags it
+    3: (["0.300750"], [("0.300750", "feed")]),
+    11: (["0.002594", "1.600519"], [("0.002594", "feed"), ("1.600519", "feed")]),
+    # three malformed values, counted and left out
+    12: (["1.600519", "bad", 5, "1.60051"], [("1.600519", "feed")]),
+    41: (["90.BK1036", "1.600519", "90.BK1036"], [("90.BK1036", "feed"), ("1.600519", "feed")]),
+}
 
 
 def flash_scenario(server: MockServer) -> Scenario:
@@ -267,7 +302,7 @@ def flash_scenario(server: MockServer) -> Scenario:
                     "summary": summary,
                     "showTime": f"2026-01-10 {n // 60:02d}:{n % 60:02d}:30",
                     "realSort": str(10**15 - n),
-                    "stockList": [],
+                    "stockList": FLASH_STOCKS.get(n, ([], []))[0],
                     "image": [],
                 }
             )
@@ -275,6 +310,7 @@ def flash_scenario(server: MockServer) -> Scenario:
                 s.stored.add(c)
             elif page < 5:
                 s.expected.add(c)
+                s.securities[c] = FLASH_STOCKS.get(n, ([], []))[1]
             url = server.url(f"/a/{c}.html")
             if n in needs_page:
                 s.fetched_once[url] = c
@@ -284,7 +320,11 @@ def flash_scenario(server: MockServer) -> Scenario:
                         200,
                         HTML,
                         current_page(
-                            f"快讯{n}", "2026年01月10日 00:02", "财联社", body_paragraphs(c)
+                            f"快讯{n}",
+                            "2026年01月10日 00:02",
+                            "财联社",
+                            body_paragraphs(c),
+                            STOCK_LINK,
                         ),
                     )
                 else:
@@ -309,6 +349,75 @@ def flash_scenario(server: MockServer) -> Scenario:
     s.routes["/login"] = LOGIN_PAGE
     s.bad = {"bad/not_article": 1, "bad/empty": 1, "bad/login": 1, "bad/http_500": 1}
     return s
+
+
+def updating_client(uri: str, **options: Any) -> Any:
+    """The crawl's MongoDB client (mongomock's, in ``tests.crawlrun``), able to update a stored
+    story: :func:`mongo_client` patches mongomock's bulk builder for pymongo ≥ 4.11's ``sort=``
+    (the client it returns is not used)."""
+    mongo_client(pytest.MonkeyPatch())
+    return pymongo.MongoClient(uri, **options)
+
+
+def flash_merge_scenario(server: MockServer) -> Scenario:
+    """A flash that repeats a story an earlier column crawl stored: one story, both tags."""
+    api = server.url("/merge/getFastNewsList")
+    s = Scenario(
+        "eastmoney_724",
+        args={"page_size": 2, "pages": 1},
+        settings={
+            "NEWS_EASTMONEY_FAST_API": api,
+            "NEWS_MONGO_CLIENT_FACTORY": f"{__name__}.updating_client",
+        },
+    )
+    column_code, flash_code, other = code(4, 1), code(4, 2), code(4, 3)
+    text = body_paragraphs(column_code, 1)[0]
+    s.extra_stored.append(
+        {
+            **stored_items({column_code}, server)[0],
+            "feed": "column:345",
+            "body_text": text,
+            "securities": [
+                {
+                    "secid": "1.600519",
+                    "code": "600519",
+                    "market": "SH",
+                    "name": "贵州茅台",
+                    "via": ["body"],
+                }
+            ],
+        }
+    )
+    items = [
+        {
+            "code": flash_code,
+            "title": "快讯",
+            "summary": f"【快讯】{text}",
+            "showTime": "2026-01-10 00:10:00",
+            "realSort": "900",
+            "stockList": ["1.600519", "0.002594"],
+        },
+        {
+            "code": other,
+            "title": "另一条快讯",
+            "summary": "【另一条快讯】" + body_paragraphs(other, 1)[0],
+            "showTime": "2026-01-10 00:09:00",
+            "realSort": "800",
+            "stockList": [],
+        },
+    ]
+    payload = {"code": 1, "data": {"fastNewsList": items}}
+    s.routes[fast_news_url(api, "", 2)] = (200, JSON, json.dumps(payload).encode())
+    return s
+
+
+#: The media record served the real GetNewsText body of 2022-05-26, and the securities its stock
+#: links name (a K-line image link first; not the board its credit line links).
+REAL_LINKED_BODY = 31
+LINKED_BODY = "getnewstext_NW202205262391921712.json"
+LINKED_BODY_SECIDS = [
+    "106.NIO", "90.BK0493", "1.600160", "0.300343", "1.600636", "90.BK0839",
+]  # fmt: skip
 
 
 def finews_scenario(server: MockServer) -> Scenario:
@@ -372,6 +481,9 @@ def finews_scenario(server: MockServer) -> Scenario:
         key = "content" if feed == "rolling" else "text"
         paragraphs = "".join(f"<p>\u3000\u3000{p}</p>" for p in body_paragraphs(c))
         s.routes[url] = (200, JSON, json.dumps({key: paragraphs}, ensure_ascii=False).encode())
+        if n == REAL_LINKED_BODY:
+            s.routes[url] = (200, JSON, (EASTMONEY / LINKED_BODY).read_bytes())
+            s.securities[c] = [(secid, "body") for secid in LINKED_BODY_SECIDS]
     # The real records: one rolling item, the empty one, the seed's media item; one repeat.
     rolling = json.loads((EASTMONEY / "finews_rolling.json").read_text("utf-8"))["records"]
     media = json.loads((EASTMONEY / "finews_media.json").read_text("utf-8"))["nodeList"]
@@ -432,12 +544,125 @@ def flash_bad_listing_scenario(server: MockServer) -> Scenario:
     return s
 
 
+def flash_topics_scenario(server: MockServer) -> Scenario:
+    """Two topic columns: 102 (every flash) and 103 (listed companies, assumed); 103 lists a
+    flash 102 lists too, a stored flash and one of its own."""
+    api = server.url("/topics/getFastNewsList")
+    s = Scenario(
+        "eastmoney_724",
+        args={"columns": "102,103", "page_size": 3, "pages": 1},
+        settings={
+            "NEWS_EASTMONEY_FAST_API": api,
+            "NEWS_MONGO_CLIENT_FACTORY": f"{__name__}.updating_client",
+        },
+    )
+
+    def flash(n: int) -> dict[str, Any]:
+        c = code(6, n)
+        return {
+            "code": c,
+            "title": f"快讯{n}",
+            "summary": f"【快讯{n}】" + body_paragraphs(c, 1)[0],
+            "showTime": f"2026-01-10 00:{n:02d}:00",
+            "realSort": str(1000 - n),
+            "stockList": [],
+        }
+
+    columns = {102: [flash(1), flash(2)], 103: [flash(2), flash(3), flash(4)]}
+    for column, items in columns.items():
+        payload = {"code": 1, "data": {"fastNewsList": items}}
+        s.routes[fast_news_url(api, "", 3, column)] = (200, JSON, json.dumps(payload).encode())
+    s.stored.add(code(6, 3))
+    s.expected |= {code(6, 1), code(6, 2), code(6, 4)}
+    return s
+
+
+#: The per-security listing's real-valued items (tests/fixtures/eastmoney/PROVENANCE.md).
+STOCK_LISTING = "stock_1.600519_page1.jsonp"
+STOCK_CODES = ["202205302396671645", "202205302396671291"]
+
+
+def stock_scenario(server: MockServer) -> Scenario:
+    """Two securities' listings: 1.600519 walks the reconstructed fixture, then a short last
+    page; 0.002594 lists a story 1.600519 listed too, a stored story and a new one whose page
+    links 贵州茅台."""
+    api = server.url("/comm/wap/getListInfo")
+    s = Scenario(
+        "eastmoney_stock",
+        args={"securities": "1.600519,0.002594", "page_size": 3, "pages": 5},
+        settings={
+            "NEWS_EASTMONEY_STOCK_API": api,
+            "NEWS_MONGO_CLIENT_FACTORY": f"{__name__}.updating_client",
+        },
+    )
+
+    def serve(code_: str, links: str = "") -> None:
+        url = server.url(f"/a/{code_}.html")
+        s.fetched_once[url] = code_
+        s.expected.add(code_)
+        title = f"个股新闻{code_[-4:]}"
+        page = current_page(
+            title, "2022年05月30日 21:00", "证券时报网", body_paragraphs(code_), links
+        )
+        s.routes[url] = (200, HTML, page)
+
+    def record(code_: str, shown: str) -> dict[str, str]:
+        return {
+            "Art_Code": code_,
+            "Art_ShowTime": shown,
+            "Art_Title": f"个股新闻{code_[-4:]}",
+            "Art_Url": server.url(f"/a/{code_}.html"),
+            "Art_MediaName": "证券时报网",
+            "Np_dst": "",
+        }
+
+    # 1.600519, page 1: the fixture, its article URLs on the local server (CFH item kept).
+    text = (EASTMONEY / STOCK_LISTING).read_text("utf-8")
+    text = text.replace("http://finance.eastmoney.com/a/", server.url("/a/"))
+    s.routes[stock_news_url(api, "1.600519", 1, 3)] = (200, JSON, text.encode())
+    for c in STOCK_CODES:
+        serve(c)
+    # 1.600519, page 2: one more story, fewer than a page: the walk's last page.
+    s.routes[stock_news_url(api, "1.600519", 2, 3)] = (
+        200,
+        JSON,
+        json.dumps({"data": {"list": [record(code(5, 1), "2022-05-30 20:00:00")]}}).encode(),
+    )
+    serve(code(5, 1))
+    # 0.002594: a story 1.600519 listed, a stored one (never fetched), a new one.
+    s.stored.add(code(5, 2))
+    s.never.append(server.url(f"/a/{code(5, 2)}.html"))
+    listed = [
+        record(STOCK_CODES[1], "2022-05-30 21:59:45"),
+        record(code(5, 2), "2022-05-30 21:30:00"),
+        record(code(5, 3), "2022-05-30 21:00:00"),
+    ]
+    s.routes[stock_news_url(api, "0.002594", 1, 3)] = (
+        200,
+        JSON,
+        json.dumps({"data": {"list": listed}}, ensure_ascii=False).encode(),
+    )
+    s.routes[stock_news_url(api, "0.002594", 2, 3)] = (200, JSON, b'{"data":{"list":[]}}')
+    serve(code(5, 3), STOCK_LINK)
+    s.securities = {
+        STOCK_CODES[0]: [("1.600519", "listing")],
+        STOCK_CODES[1]: [("0.002594", "listing"), ("1.600519", "listing")],
+        code(5, 1): [("1.600519", "listing")],
+        code(5, 2): [("0.002594", "listing")],
+        code(5, 3): [("0.002594", "listing"), ("1.600519", "body")],
+    }
+    return s
+
+
 #: The crawls, by job name; the first three are the spiders' full walks.
 SCENARIOS = {
     "eastmoney": column_scenario,
     "eastmoney_724": flash_scenario,
     "finews": finews_scenario,
     "eastmoney_724_bad_listings": flash_bad_listing_scenario,
+    "eastmoney_724_merge": flash_merge_scenario,
+    "eastmoney_stock": stock_scenario,
+    "eastmoney_724_topics": flash_topics_scenario,
 }
 WALKS = ["eastmoney", "eastmoney_724", "finews"]
 
@@ -497,7 +722,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Out
                 "copies": s.copies,
                 "args": s.args,
                 "settings": {**base_settings, **s.settings},
-                "stored": stored_items(s.stored, server),
+                "stored": stored_items(s.stored, server) + s.extra_stored,
                 "out": str(tmp / f"{name}.json"),
             }
             (tmp / f"{name}.job.json").write_text(json.dumps(job, ensure_ascii=False), "utf-8")
@@ -666,3 +891,103 @@ def test_finews_feeds(outcomes: dict[str, Outcome]) -> None:
         "media": {"中国证券报", "中国市场监管新闻网"},
         "market": {"上海证券报"},
     }
+
+
+def test_every_story_carries_the_securities_east_money_names_and_no_other(
+    outcome: Outcome,
+) -> None:
+    for doc in outcome.documents:
+        if doc["native_id"] not in outcome.scenario.expected:
+            continue
+        found = [(sec["secid"], *sec["via"]) for sec in doc["securities"]]
+        assert found == outcome.scenario.securities.get(doc["native_id"], []), doc["_id"]
+        for sec in doc["securities"]:
+            assert sec["code"] == sec["secid"].partition(".")[2]
+            assert sec["market"]
+
+
+def test_securities_are_named_by_their_links_and_the_text_keeps_them(
+    outcomes: dict[str, Outcome],
+) -> None:
+    docs = {d["native_id"]: d for d in outcomes["eastmoney"].documents}
+    real = docs["202601103600000001"]
+    names = {sec["secid"]: sec["name"] for sec in real["securities"]}
+    assert names["1.600030"] == "中信证券"
+    assert names["90.BK1036"] == "半导体"
+    # the link text stays in the text, where it stood
+    assert "①中信证券：开年后市场震荡向上的概率更高" in real["body_text"]
+    flash = {d["native_id"]: d for d in outcomes["eastmoney_724"].documents}[code(2, 2)]
+    assert flash["securities"][1] == {
+        "secid": "1.600519",
+        "code": "600519",
+        "market": "SH",
+        "name": "贵州茅台",
+        "via": ["body"],
+    }
+    assert "贵州茅台公告称，一季度营业收入增长。" in flash["body_text"]
+    linked = {d["native_id"]: d for d in outcomes["finews"].documents}[code(3, REAL_LINKED_BODY)]
+    assert linked["securities"][0]["name"] == "蔚来"
+    assert linked["securities"][0]["market"] == "NYSE"
+
+
+def test_malformed_stock_list_values_are_counted(outcomes: dict[str, Outcome]) -> None:
+    assert outcomes["eastmoney_724"].stat("skipped/malformed_secid") == 3
+
+
+def test_a_story_seen_on_two_feeds_is_one_story_with_both_tags(
+    outcomes: dict[str, Outcome],
+) -> None:
+    o = outcomes["eastmoney_724_merge"]
+    docs = {d["_id"]: d for d in o.documents}
+    assert set(docs) == {f"eastmoney:{code(4, 1)}", f"eastmoney:{code(4, 3)}"}
+    story = docs[f"eastmoney:{code(4, 1)}"]
+    assert story["securities"] == [
+        {"secid": "1.600519", "code": "600519", "market": "SH", "name": "贵州茅台",
+         "via": ["body", "feed"]},
+        {"secid": "0.002594", "code": "002594", "market": "SZ", "name": None, "via": ["feed"]},
+    ]  # fmt: skip
+    assert f"eastmoney:{code(4, 2)}" in {sighting["id"] for sighting in story["sightings"]}
+    assert docs[f"eastmoney:{code(4, 3)}"]["securities"] == []
+    assert o.stats["news/store/duplicate_exact"] == 1
+
+
+def test_stock_walk_tags_every_listed_story(outcomes: dict[str, Outcome]) -> None:
+    o = outcomes["eastmoney_stock"]
+    s = o.scenario
+    docs = {d["native_id"]: d for d in o.documents}
+    assert set(docs) == s.expected | s.stored
+    assert {i["native_id"] for i in o.items} == s.expected
+    for native_id, expected in s.securities.items():
+        found = {(sec["secid"], *sec["via"]) for sec in docs[native_id]["securities"]}
+        assert found == set(expected), native_id
+    assert {docs[c]["feed"] for c in s.expected} == {"stock:1.600519", "stock:0.002594"}
+    for url in s.never:
+        assert o.server.count(url) == 0, url
+    for url in s.fetched_once:
+        assert o.server.count(url) == 1, url
+    assert o.stat("listing/pages") == 4
+    assert o.stat("stop/last_page") == 1  # 1.600519's second page
+    assert o.stat("stop/empty") == 1  # 0.002594's second page
+    assert o.stat("skipped/cfh") == 1
+    assert o.stat("skipped/duplicate") == 1
+    assert o.stat("skipped/known") == 1
+    # the stored story and the story fetched for the other security took the tag at close
+    assert o.stat("securities/tagged") == 2
+    assert o.stat("securities/untagged") == 0
+    assert docs[code(5, 3)]["securities"][1]["name"] == "贵州茅台"
+
+
+def test_flashes_store_the_topic_columns_they_were_listed_in(
+    outcomes: dict[str, Outcome],
+) -> None:
+    o = outcomes["eastmoney_724_topics"]
+    topics = {d["native_id"]: set(d["topics"]) for d in o.documents}
+    assert topics == {
+        code(6, 1): {102},
+        code(6, 2): {102, 103},  # fetched for one column, tagged at close for the other
+        code(6, 3): {103},  # stored before: tagged at close
+        code(6, 4): {103},
+    }
+    assert {i["native_id"] for i in o.items} == o.scenario.expected
+    assert o.stat("topics/tagged") == 2
+    assert o.stats["news/walk/started"] == 2  # one walk per column: 724, 724:103

@@ -25,7 +25,7 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.extract import decode_body
 from crawler.normalize.identity import canonicalize
-from crawler.sources.config import load_sources
+from crawler.sources.config import SourcesError, load_sources, parse_source
 from crawler.sources.feeds import detect_kind, read_html_listing, read_listing, read_xml_listing
 from crawler.sources.listing import ListingEntry
 from crawler.sources.site import read_article_page
@@ -542,3 +542,114 @@ def test_crawl_counts_every_skip_and_stop(crawl: dict[str, Any]) -> None:
     assert stat(crawl, "zggsb/bad/http_404") == 1
     assert server.count("/2022/05/20/a1.html") == 1
     assert stat(crawl, "cmrnn/articles/html") == 2
+
+
+# --- sitemaps named by robots.txt --------------------------------------------------------------
+
+
+def test_robots_urls_one_per_site_of_the_start_urls() -> None:
+    source = parse_source(
+        {
+            "name": "r",
+            "publisher": "测试",
+            "start_urls": [
+                "http://a.cn/list/",
+                "http://a.cn/p/{date:%Y%m%d}.html",
+                "https://b.cn:8443/",
+            ],
+            "article_pattern": "/a/",
+            "sitemaps_from_robots": True,
+        },
+        "t: source #1",
+    )
+    assert source.sitemaps_from_robots
+    assert source.robots_urls(date(2026, 12, 2)) == (
+        "http://a.cn/robots.txt",
+        "https://b.cn:8443/robots.txt",
+    )
+
+
+def test_sitemaps_from_robots_must_be_true_or_false() -> None:
+    entry = {
+        "name": "r",
+        "publisher": "测",
+        "start_urls": ["http://a.cn/"],
+        "article_pattern": "/a/",
+        "sitemaps_from_robots": "yes",
+    }
+    with pytest.raises(
+        SourcesError,
+        match='source "r": field "sitemaps_from_robots": expected true or false, got a string',
+    ):
+        parse_source(entry, "t: source #1")
+
+
+def robots_crawl(tmp: Path, from_robots: bool) -> tuple[dict[str, Any], MockServer]:
+    """Crawl a site whose home page links one article and whose robots.txt names a sitemap of
+    two more (a reconstructed Chinese news site); return the outcome and the stopped server."""
+    with MockServer() as server:
+        routes = server.routes
+        routes["/"] = (200, HTML, listing_page(["/a/1.html"], None))
+        routes["/robots.txt"] = (
+            200,
+            {"Content-Type": "text/plain"},
+            f"User-agent: *\nDisallow:\nSitemap: {server.url('/sm.xml')}\n".encode(),
+        )
+        urls = "".join(
+            f"<url><loc>{server.url(p)}</loc></url>"
+            for p in ("/a/2.html", "/a/3.html", "/about.html")
+        )
+        sitemap = f"<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>"
+        routes["/sm.xml"] = (200, XML, sitemap.encode())
+        for n in (1, 2, 3):
+            routes[f"/a/{n}.html"] = (
+                200,
+                HTML,
+                article_page(f"机器人站点新闻{n}", "2026-12-02 08:00", f"r{n}"),
+            )
+        (tmp / "sources.toml").write_text(
+            f"""
+[[source]]
+name = "robots"
+publisher = "机器人站点"
+start_urls = ["{server.url("/")}"]
+article_pattern = '/a/\\d+\\.html$'
+sitemaps_from_robots = {"true" if from_robots else "false"}
+download_delay = 0
+""",
+            "utf-8",
+        )
+        job = {
+            "spider": "site",
+            "args": {"source": "robots"},
+            "settings": {
+                "NEWS_SOURCES_FILE": str(tmp / "sources.toml"),
+                "NEWS_MONGO_URI": MONGO["uri"],  # mongomock, in the crawl's process
+                "NEWS_MONGO_VALIDATOR": False,
+                "NEWS_SPOOL_DIR": str(tmp / "spool"),
+                "AUTOTHROTTLE_ENABLED": False,
+                "RETRY_ENABLED": False,
+            },
+            "out": str(tmp / "out.json"),
+        }
+        (tmp / "job.json").write_text(json.dumps(job), "utf-8")
+        process = subprocess.run(
+            [sys.executable, "-m", "tests.crawlrun", str(tmp / "job.json")],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert process.returncode == 0, process.stderr[-3000:]
+        return json.loads((tmp / "out.json").read_text("utf-8")), server
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("from_robots", [True, False])
+def test_site_spider_walks_the_sitemaps_robots_txt_names(tmp_path: Path, from_robots: bool) -> None:
+    outcome, server = robots_crawl(tmp_path, from_robots)
+    crawled = {i["url"].rsplit("/", 1)[1] for i in outcome["items"]}
+    if from_robots:
+        assert crawled == {"1.html", "2.html", "3.html"}
+        assert outcome["stats"]["news/site/robots/robots/sitemaps"] == 1
+        assert outcome["stats"]["news/site/robots/skipped/off_pattern"] == 1  # /about.html
+    else:
+        assert crawled == {"1.html"}
+        assert server.count("/sm.xml") == 0

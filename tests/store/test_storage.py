@@ -505,4 +505,5 @@ def test_indexes_are_created_idempotently(client: Any, collection: Any, tmp_path
         "content_hash",
         "simhash_bands",
         "sightings_id",
+        "securities",
     }

@@ -5,6 +5,8 @@
 - :mod:`.payload`: JSON/JSONP bodies and :class:`FeedError`;
 - :mod:`.listing`: feed shapes, the listing parser, 7×24 flashes, the listing/page precedence;
 - :mod:`.pages`: the article pages (current and old layouts) and ``GetNewsText`` bodies;
+- :mod:`.securities`: the securities a story is about (secids, the market table, ``stockList``
+  and body stock links);
 - :mod:`.cleaning`: its body furniture, names and title suffixes, handed to the stages by
   :mod:`crawler.sources.rules`.
 
@@ -15,16 +17,19 @@ normalise: every string returned is as the feed or page printed it.
 from __future__ import annotations
 
 from crawler.sources.eastmoney.endpoints import (
+    ALL_FLASHES,
     ARTICLE_URL,
     BROWSER_USER_AGENT,
     COLUMN_FIELDS,
     DEFAULT_URLS,
+    FAST_COLUMNS,
     LOGIN_URL_RE,
     NEWS_COLUMNS,
     REFERERS,
     column_api_url,
     fast_news_url,
     req_trace,
+    stock_news_url,
 )
 from crawler.sources.eastmoney.ids import (
     INFO_CODE_PREFIX,
@@ -56,12 +61,14 @@ from crawler.sources.eastmoney.pages import (
 from crawler.sources.eastmoney.payload import FeedError, load_payload
 
 __all__ = [
+    "ALL_FLASHES",
     "ARTICLE_LAYOUTS",
     "ARTICLE_URL",
     "BROWSER_USER_AGENT",
     "CFH_MARKER",
     "COLUMN_FIELDS",
     "DEFAULT_URLS",
+    "FAST_COLUMNS",
     "FEEDS",
     "INFO_CODE_PREFIX",
     "LOGIN_URL_RE",
@@ -88,5 +95,6 @@ __all__ = [
     "news_text_body",
     "parse_article_page",
     "req_trace",
+    "stock_news_url",
     "utf8_page",
 ]

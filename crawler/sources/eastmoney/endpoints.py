@@ -22,6 +22,22 @@ NEWS_COLUMNS: dict[int, str] = {
     408: "板块聚焦",
 }
 
+#: The 7×24 flash list's topic columns (``fastColumn``). Only 102, every flash, is known (real
+#: captures, several projects); the others are ASSUMED from RSSHub's East Money route, the map
+#: docs/eastmoney.md prints, which another project's map contradicts in places.
+ALL_FLASHES = 102
+FAST_COLUMNS: dict[int, str] = {
+    100: "焦点", 101: "要闻", 102: "7×24 全部",
+    103: "上市公司", 104: "中国公司", 105: "全球公司",
+    106: "商品", 107: "外汇", 108: "债券", 109: "基金",
+    110: "地区·中国", 111: "地区·美国", 112: "地区·欧元区", 113: "地区·英国",
+    114: "地区·日本", 115: "地区·加拿大", 116: "地区·澳洲", 117: "地区·新兴市场",
+    118: "央行·中国", 119: "央行·美联储", 120: "央行·欧洲", 121: "央行·英国",
+    122: "央行·日本", 123: "央行·加拿大", 124: "央行·澳洲",
+    125: "数据·中国", 126: "数据·美国", 127: "数据·欧元区", 128: "数据·英国",
+    129: "数据·日本", 130: "数据·加拿大", 131: "数据·澳洲",
+}  # fmt: skip
+
 #: The article page of a code: what the site links to, and where a code without a URL points.
 ARTICLE_URL = "https://finance.eastmoney.com/a/{code}.html"
 
@@ -30,6 +46,8 @@ DEFAULT_URLS: dict[str, str] = {
     "NEWS_EASTMONEY_COLUMN_API": "https://np-listapi.eastmoney.com/comm/web/getNewsByColumns",
     "NEWS_EASTMONEY_FAST_API": "https://np-weblist.eastmoney.com/comm/web/getFastNewsList",
     "NEWS_EASTMONEY_ARTICLE_URL": ARTICLE_URL,
+    # Known only from other projects' code (zvt, akshare): docs/eastmoney.md, "News per stock".
+    "NEWS_EASTMONEY_STOCK_API": "https://np-listapi.eastmoney.com/comm/wap/getListInfo",
     "NEWS_FINEWS_ROLLING_URL": "http://183.136.162.242/web/webapi?type=102&count=100&newsid=1",
     "NEWS_FINEWS_MEDIA_URL": "http://183.136.162.242/web/webapi?type=45&count=100&newsid=1",
     "NEWS_FINEWS_MARKET_URL": (
@@ -47,6 +65,7 @@ BROWSER_USER_AGENT = (
 REFERERS: dict[str, str] = {
     "column": "https://finance.eastmoney.com/",
     "724": "https://kuaixun.eastmoney.com/",
+    "stock": "https://wap.eastmoney.com/",
     "article": "https://finance.eastmoney.com/",
 }
 
@@ -78,14 +97,28 @@ def column_api_url(base: str, column: int, page_index: int, page_size: int) -> s
     return f"{base}?{urlencode(query, safe=',')}"
 
 
-def fast_news_url(base: str, sort_end: str, page_size: int) -> str:
-    """Return the ``getFastNewsList`` URL of the page that ends before cursor ``sort_end``."""
+def fast_news_url(base: str, sort_end: str, page_size: int, column: int = ALL_FLASHES) -> str:
+    """Return the ``getFastNewsList`` URL of the page of topic ``column`` that ends before
+    cursor ``sort_end``."""
     query = {
         "client": "web",
         "biz": "web_724",
-        "fastColumn": 102,
+        "fastColumn": column,
         "sortEnd": sort_end,
         "pageSize": page_size,
+        "req_trace": req_trace(),
+    }
+    return f"{base}?{urlencode(query)}"
+
+
+def stock_news_url(base: str, secid: str, page_index: int, page_size: int) -> str:
+    """Return the ``getListInfo`` URL of one page of a security's news (``secid``: ``1.600519``)."""
+    query = {
+        "client": "wap",
+        "type": 1,
+        "mTypeAndCode": secid,
+        "pageSize": page_size,
+        "pageIndex": page_index,
         "req_trace": req_trace(),
     }
     return f"{base}?{urlencode(query)}"

@@ -16,6 +16,7 @@ from typing import Any
 from crawler.items import Article
 from crawler.sources.eastmoney.ids import article_url, native_id
 from crawler.sources.eastmoney.payload import FeedError, dig, load_payload, raw_value
+from crawler.sources.eastmoney.securities import VIA_FEED, stock_list, tag
 from crawler.sources.listing import Listing, ListingEntry, Precedence, Side
 
 #: ``Np_dst`` of 财富号 posts: another host and another kind of page, not news articles.
@@ -52,6 +53,19 @@ class FeedShape:
     total: tuple[str, ...] | None = None
     skip_field: tuple[str, str] | None = None
     check_code: bool = True
+    #: The field listing the securities a record is about (7×24: ``stockList``).
+    securities: str | None = None
+    #: A page whose records all lack ``code`` and ``title`` is a changed shape, not a page of
+    #: incomplete records: for a shape known only from other projects' code.
+    shape_check: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EastMoneyEntry(ListingEntry):
+    """A listing entry and the securities its record names, in their stored form
+    (:mod:`crawler.sources.eastmoney.securities`)."""
+
+    securities: tuple[dict[str, Any], ...] = ()
 
 
 #: Every list feed, by the ``feed`` value its articles carry (``column:<id>`` uses ``column``).
@@ -74,6 +88,20 @@ FEEDS: dict[str, FeedShape] = {
         time="showTime",
         summary="summary",
         cursor="realSort",
+        securities="stockList",
+    ),
+    # A security's news (``getListInfo``): a shape known only from other projects' code, so a
+    # page whose records lack it fails as ``bad/shape`` rather than reading as empty.
+    "stock": FeedShape(
+        records=("data", "list"),
+        code=("Art_Code",),
+        title="Art_Title",
+        time="Art_ShowTime",
+        publisher="Art_MediaName",
+        url="Art_Url",
+        skip_field=("Np_dst", CFH_MARKER),
+        check_code=False,
+        shape_check=True,
     ),
     "rolling": FeedShape(
         records=("records",),
@@ -117,6 +145,7 @@ class ListingParser:
         records = dig(payload, self.shape.records)
         if not isinstance(records, list):
             raise FeedError("api_error", f"no list at {'.'.join(self.shape.records)}")
+        self.check_shape(records)
         page = Listing("json", total=self.total(payload))
         for record in records:
             try:
@@ -128,7 +157,24 @@ class ListingParser:
                 page.skipped.append((reason, self.describe(record)))
             else:
                 page.entries.append(entry)
+                page.skipped.extend(("malformed_secid", value) for value in self.malformed(record))
         return page
+
+    def malformed(self, record: dict[str, Any]) -> list[str]:
+        """Return the malformed values of a record's securities field, if the shape has one."""
+        return stock_list(record.get(self.shape.securities))[1] if self.shape.securities else []
+
+    def check_shape(self, records: list[Any]) -> None:
+        """Raise :class:`FeedError` (``shape``) when the shape is checked and no record holds
+        its code and title fields: the API changed, and every page would read as empty."""
+        if not self.shape.shape_check or not records:
+            return
+        keys = (*self.shape.code, self.shape.title)
+        if any(isinstance(r, dict) and all(k in r for k in keys) for r in records):
+            return
+        first = records[0]
+        found = sorted(first)[:12] if isinstance(first, dict) else type(first).__name__
+        raise FeedError("shape", f"no record has {', '.join(keys)}; first record: {found}")
 
     def total(self, payload: Any) -> int | None:
         """Return the number of hits the API reports (``totle_hits``, sic), if it does."""
@@ -152,8 +198,9 @@ class ListingParser:
         published = raw_value(record.get(shape.time))
         if code is None or title is None or published is None:
             return None, "incomplete"
+        securities = stock_list(record.get(shape.securities))[0] if shape.securities else []
         return (
-            ListingEntry(
+            EastMoneyEntry(
                 url=self.url(record, code),
                 native_id=code,
                 title=title,
@@ -161,6 +208,7 @@ class ListingParser:
                 summary=raw_value(record.get(shape.summary)) if shape.summary else None,
                 publisher=raw_value(record.get(shape.publisher)) if shape.publisher else None,
                 cursor=raw_value(record.get(shape.cursor)) if shape.cursor else None,
+                securities=tuple(tag(securities, VIA_FEED)),
             ),
             "",
         )
