@@ -22,7 +22,6 @@ holds the lock.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import shutil
@@ -38,6 +37,7 @@ from scrapy.spiderloader import get_spider_loader
 from twisted.internet.defer import Deferred
 
 from crawler.extensions.runs import STATUS_OK, RunRecorder, summary_line
+from crawler.extensions.shared_file import try_hold
 from crawler.options import option
 
 if TYPE_CHECKING:
@@ -66,15 +66,9 @@ def acquire_lock(path: str | Path) -> TextIO:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+", encoding="ascii")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise LockHeld(f"another crawlall (pid {holder}) holds {path}") from None
-    handle.seek(0)
+    handle, holder = try_hold(path, "ascii")
+    if handle is None:
+        raise LockHeld(f"another crawlall (pid {holder}) holds {path}")
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()

@@ -21,7 +21,6 @@ runs first. A ``JOBDIR`` without a marker (new, or left by a release before this
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -31,6 +30,8 @@ from typing import TYPE_CHECKING, Self, TextIO
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+
+from crawler.extensions.shared_file import try_hold
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -75,15 +76,9 @@ def claim(jobdir: Path) -> tuple[TextIO, str | None]:
     the folder is new. Raise :class:`JobdirInUse` when a live process holds it.
     """
     jobdir.mkdir(parents=True, exist_ok=True)
-    marker = (jobdir / MARKER).open("a+", encoding="utf-8")
-    try:
-        fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        marker.seek(0)
-        holder = marker.read().strip() or "unknown"
-        marker.close()
-        raise JobdirInUse(f"JOBDIR {jobdir} is held by a running crawl ({holder})") from None
-    marker.seek(0)
+    marker, holder = try_hold(jobdir / MARKER, "utf-8")
+    if marker is None:
+        raise JobdirInUse(f"JOBDIR {jobdir} is held by a running crawl ({holder})")
     previous = marker.read().strip() or None
     marker.seek(0)
     marker.truncate()

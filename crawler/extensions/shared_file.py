@@ -7,10 +7,29 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+
+def try_hold(path: Path, encoding: str) -> tuple[TextIO | None, str]:
+    """Open ``path`` (created if missing) and take an exclusive ``flock`` on it without waiting.
+
+    Return the open handle, positioned at the start, and ``""``; or, when another process holds
+    the lock, ``None`` and what the holder wrote in the file (``"unknown"`` when nothing).
+    The kernel releases the lock when its holder dies.
+    """
+    handle = path.open("a+", encoding=encoding)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        return None, holder
+    handle.seek(0)
+    return handle, ""
 
 
 @contextmanager
