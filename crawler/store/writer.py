@@ -13,6 +13,9 @@ value), so after its insert each writer looks again for stories that match its n
 (:meth:`ArticleStore._settle`): of two concurrent inserts the later one's look always sees the
 earlier one, and both writers agree that the oldest document (``first_seen_at``, then ``_id``)
 keeps the story. The other is merged into it, sightings and all, and deleted.
+
+Every update and delete of a stored story relies on the server applying it atomically. Where it
+does not (FerretDB), the writer first takes a lease on the story (:mod:`crawler.store.leases`).
 """
 
 from __future__ import annotations
@@ -38,11 +41,13 @@ from crawler.store.documents import (
     sighting,
 )
 from crawler.store.fingerprint import hamming
+from crawler.store.leases import holding, story_leases
 from crawler.store.mongo import articles, connect, prepare_collection, release_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from crawler.store.leases import Leases
     from crawler.store.mongo import StorageConfig
 
 logger = logging.getLogger(__name__)
@@ -156,10 +161,13 @@ class Story:
 class ArticleStore:
     """Write batches of article records to one collection, deduplicated."""
 
-    def __init__(self, collection: Any, distance: int, window: timedelta) -> None:
+    def __init__(
+        self, collection: Any, distance: int, window: timedelta, leases: Leases | None = None
+    ) -> None:
         self.collection = collection
         self.distance = distance
         self.window = window
+        self.leases = leases
 
     def write(self, records: list[Record]) -> WriteResult:
         """Resolve and write one batch; a ``PyMongoError`` other than a refused write escapes.
@@ -346,31 +354,37 @@ class ArticleStore:
         whether this call deleted ``newer``.
         """
         for _ in range(_MERGE_ATTEMPTS):
-            update: dict[str, Any] = {
-                "$addToSet": {"sightings": {"$each": newer["sightings"]}},
-                "$max": {"last_seen_at": newer["last_seen_at"]},
-            }
-            unions = [name for name in UNION_FIELDS if newer.get(name)]
-            if unions:
-                older = self.collection.find_one({"_id": older_id}, dict.fromkeys(unions, 1)) or {}
-                update["$set"] = {
-                    name: merge_union_field(name, older.get(name), newer[name]) for name in unions
-                }
-            kept = self.collection.update_one({"_id": older_id}, update)
-            if not kept.matched_count:
-                return False  # the older copy went itself (merged elsewhere): keep this one
-            gone = self.collection.delete_one(
-                {"_id": newer["_id"], "sightings": {"$size": len(newer["sightings"])}}
-            )
-            if gone.deleted_count:
-                logger.info("Story %s stored twice at once: merged into %s", newer["_id"], older_id)
-                return True
-            fresh = self.collection.find_one({"_id": newer["_id"]}, _PROJECTION)
-            if fresh is None:
-                return False  # the other writer merged it first
-            newer = fresh
+            with holding(self.leases, [older_id, newer["_id"]]):
+                merged = self._merge_once(newer, older_id)
+            if isinstance(merged, bool):
+                return merged
+            newer = merged
         logger.warning("Story %s keeps receiving sightings: left beside %s", newer["_id"], older_id)
         return False
+
+    def _merge_once(self, newer: dict[str, Any], older_id: str) -> bool | dict[str, Any]:
+        """Try :meth:`_merge` once: whether this call deleted ``newer`` (or must leave it), or
+        ``newer`` as stored now when it took a sighting meanwhile."""
+        update: dict[str, Any] = {
+            "$addToSet": {"sightings": {"$each": newer["sightings"]}},
+            "$max": {"last_seen_at": newer["last_seen_at"]},
+        }
+        unions = [name for name in UNION_FIELDS if newer.get(name)]
+        if unions:
+            older = self.collection.find_one({"_id": older_id}, dict.fromkeys(unions, 1)) or {}
+            update["$set"] = {
+                name: merge_union_field(name, older.get(name), newer[name]) for name in unions
+            }
+        if not self.collection.update_one({"_id": older_id}, update).matched_count:
+            return False  # the older copy went itself (merged elsewhere): keep this one
+        gone = self.collection.delete_one(
+            {"_id": newer["_id"], "sightings": {"$size": len(newer["sightings"])}}
+        )
+        if gone.deleted_count:
+            logger.info("Story %s stored twice at once: merged into %s", newer["_id"], older_id)
+            return True
+        fresh = self.collection.find_one({"_id": newer["_id"]}, _PROJECTION)
+        return False if fresh is None else fresh  # None: the other writer merged it first
 
     @staticmethod
     def _revision_outcome(story: Story, document: Mapping[str, Any]) -> str:
@@ -397,8 +411,10 @@ class ArticleStore:
         pending = [(story, op) for story in stories if (op := story.operation()) is not None]
         if not pending:
             return set()
+        leased = [story.doc["_id"] for story, _ in pending if not story.new]
         try:
-            matched = self.collection.bulk_write([op for _, op in pending], ordered=False)
+            with holding(self.leases, leased):
+                matched = self.collection.bulk_write([op for _, op in pending], ordered=False)
         except BulkWriteError as error:
             again = self._refused(error, pending, result)
             matched_count = error.details.get("nMatched", 0)
@@ -443,27 +459,34 @@ def add_security(collection: Any, ids: list[str], security: Mapping[str, Any]) -
 
     For the stories a per-security listing names that are stored already: they are not fetched
     again, so no item brings the tag. Each story is set only if its list is still the one read
-    (FerretDB lacks the operators that would do it in place), read again when not.
+    (FerretDB lacks the operators that would do it in place), read again when not; under a lease
+    where updates are not atomic, for the guard alone is no guard there.
     """
     holders = {"$or": [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]}
+    leases = story_leases(collection)
     changed = 0
     for doc in collection.find(holders, {"securities": 1}):
-        for _ in range(_MERGE_ATTEMPTS):
-            stored = doc.get("securities")
-            merged = merge_securities(stored or [], [security])
-            if merged == stored:
-                break
-            guard = {"$exists": False} if stored is None else stored
-            update = {"$set": {"securities": merged}}
-            if collection.update_one(
-                {"_id": doc["_id"], "securities": guard}, update
-            ).matched_count:
-                changed += 1
-                break
-            doc = collection.find_one({"_id": doc["_id"]}, {"securities": 1}) or {}
-            if not doc:
-                break  # merged away meanwhile
+        with holding(leases, [doc["_id"]]):
+            changed += _add_security(collection, doc, security)
     return changed
+
+
+def _add_security(collection: Any, doc: Mapping[str, Any], security: Mapping[str, Any]) -> int:
+    """Add ``security`` to the stored story ``doc`` (read with its securities); return 1 when it
+    changed, else 0."""
+    for _ in range(_MERGE_ATTEMPTS):
+        stored = doc.get("securities")
+        merged = merge_securities(stored or [], [security])
+        if merged == stored:
+            return 0
+        guard = {"$exists": False} if stored is None else stored
+        update = {"$set": {"securities": merged}}
+        if collection.update_one({"_id": doc["_id"], "securities": guard}, update).matched_count:
+            return 1
+        doc = collection.find_one({"_id": doc["_id"]}, {"securities": 1}) or {}
+        if not doc:
+            return 0  # merged away meanwhile
+    return 0
 
 
 def add_topic(collection: Any, ids: list[str], topic: int) -> int:
@@ -471,7 +494,13 @@ def add_topic(collection: Any, ids: list[str], topic: int) -> int:
     atomic ``$addToSet`` each; ``topics`` then reads unsorted until a sighting merges it); return
     how many changed."""
     holders = {"$or": [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]}
-    return int(collection.update_many(holders, {"$addToSet": {"topics": topic}}).modified_count)
+    leases = story_leases(collection)
+    if leases is None:
+        return int(collection.update_many(holders, {"$addToSet": {"topics": topic}}).modified_count)
+    stories = [doc["_id"] for doc in collection.find(holders, {"_id": 1})]
+    with leases.hold(stories):
+        update = {"$addToSet": {"topics": topic}}
+        return int(collection.update_many({"_id": {"$in": stories}}, update).modified_count)
 
 
 def _age(document: Mapping[str, Any]) -> tuple[datetime, str]:
@@ -491,6 +520,10 @@ def open_store(config: StorageConfig) -> ArticleStore:
     except Exception:
         release_client(config)
         raise
+    collection = articles(client, config)
     return ArticleStore(
-        articles(client, config), config.near_distance, timedelta(hours=config.window_hours)
+        collection,
+        config.near_distance,
+        timedelta(hours=config.window_hours),
+        story_leases(collection),
     )
