@@ -12,8 +12,9 @@ slot, else the host), with one script (:data:`TAKE_TURN`):
   each holding a place until its response or error (or for ``NEWS_REDIS_LEASE_SECONDS``, when
   its worker died with it).
 
-A request that must wait sleeps (without blocking the worker) for as long as Redis says and asks
-again. Redis's clock decides, so hosts need not agree on the time. Counted under
+A worker's requests of one slot take their turns in order, one asking Redis at a time; one
+that must wait sleeps (without blocking the worker) for as long as Redis says, or a few
+milliseconds while the slot is full, and asks again. Redis's clock decides, so hosts need not agree on the time. Counted under
 ``news/batch/limiter/waits`` and ``news/batch/limiter/waited_ms``.
 """
 
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 
 #: Meta key of the place a request holds in its slot.
 PLACE = "news_limiter_place"
-#: Shortest wait (s) before asking again while the slot is full.
-FULL_WAIT = 0.05
+#: Wait (s) before asking again while the slot is full (a place frees on a response, which
+#: Redis cannot announce). Only one request per slot and worker asks at a time.
+FULL_WAIT = 0.005
 
 # KEYS: the slot's next start (ms, Redis time), its places (sorted set: place -> expiry).
 # ARGV: delay (ms), concurrency, place, lease (ms). Returns 0 (go) or the wait in ms.
@@ -100,6 +102,7 @@ class SharedLimiter:
         self.slots: dict[str, dict[str, Any]] = settings.getdict("DOWNLOAD_SLOTS")
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        self.queues: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -129,9 +132,11 @@ class SharedLimiter:
         delay, concurrency = self.limits(slot)
         place = uuid.uuid4().hex
         waited = 0.0
-        while (wait := self.turns.take(slot, delay, concurrency, place)) > 0:
-            waited += wait
-            await asyncio.sleep(wait)
+        # The worker's requests of a slot queue here, in order, and the first asks Redis.
+        async with self.queues.setdefault(slot, asyncio.Lock()):
+            while (wait := self.turns.take(slot, delay, concurrency, place)) > 0:
+                waited += wait
+                await asyncio.sleep(wait)
         request.meta[PLACE] = (slot, place)
         if waited:
             stats = self.crawler.stats

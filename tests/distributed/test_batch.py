@@ -25,6 +25,7 @@ from crawler.distributed import (
     resolve_batch,
 )
 from crawler.distributed.batch import batch_record, merge_stats
+from crawler.distributed.frontier import BatchScheduler
 from crawler.distributed.limiter import FULL_WAIT, SlotTurns
 from crawler.extensions.health import Thresholds
 from crawler.sources.eastmoney.listing import EastMoneyEntry
@@ -229,3 +230,70 @@ def test_a_place_whose_worker_died_is_freed_after_the_lease(server: redis.Redis)
     assert dead.take("em", delay=0, concurrency=1, place="a") == 0
     time.sleep(0.01)  # Redis's clock passes the lease
     assert SlotTurns(server, dead.keys, 30).take("em", delay=0, concurrency=1, place="b") == 0
+
+
+# --- the frontier --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def frontier(redis_url: str, spider: EastMoneyColumnSpider) -> Iterator[BatchScheduler]:
+    crawler = make_crawler(
+        NEWS_REDIS_URL=redis_url, NEWS_BATCH_ID=f"f-{uuid.uuid4().hex[:8]}", NEWS_RUNS_ENABLED=0
+    )
+    crawler.spider = spider
+    scheduler = BatchScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    yield scheduler
+    scheduler.close("finished")
+
+
+def test_a_request_is_claimed_once_per_batch_whatever_its_dont_filter(
+    frontier: BatchScheduler, spider: EastMoneyColumnSpider
+) -> None:
+    entry = EastMoneyEntry(url="https://finance.eastmoney.com/a/1.html", native_id="1")
+    article = spider.request(entry.url, spider.parse_article, "article", entry=entry, feed="x")
+    assert article.dont_filter
+    assert frontier.enqueue_request(article)
+    # Another worker's request for the same story, under another URL: claimed already.
+    elsewhere = article.replace(url="https://finance.eastmoney.com/a/NW1.html")
+    assert not frontier.enqueue_request(elsewhere)
+    assert frontier.claimed(["eastmoney:1", "eastmoney:2"]) == {"eastmoney:1"}
+    # A retry or a redirect carries on the claim of its request.
+    assert frontier.enqueue_request(article.replace(meta={**article.meta, "retry_times": 1}))
+    assert frontier.enqueue_request(article.replace(meta={**article.meta, "redirect_times": 1}))
+    assert frontier.stats.get_value("news/batch/claimed_elsewhere") == 1
+
+
+def test_a_popped_request_is_held_until_released(
+    frontier: BatchScheduler, spider: EastMoneyColumnSpider, server: redis.Redis
+) -> None:
+    frontier.enqueue_request(spider.listing(345, 1))
+    request = frontier.next_request()
+    assert request is not None
+    assert request.cb_kwargs == {"column": 345, "page_index": 1}
+    assert frontier.next_request() is None
+    held = frontier.keys.held(frontier.worker)
+    assert server.hlen(held) == 1
+    frontier.release(list(frontier.held))
+    assert server.hlen(held) == 0
+
+
+def test_the_requests_of_a_dead_worker_go_back_to_the_queue(
+    frontier: BatchScheduler, spider: EastMoneyColumnSpider, server: redis.Redis
+) -> None:
+    frontier.enqueue_request(spider.listing(345, 1))
+    frontier.enqueue_request(spider.listing(345, 2))
+    assert frontier.next_request() is not None
+    # The worker dies: its lease lapses, another worker of the batch finds it.
+    frontier.leaving.set()
+    server.delete(frontier.keys.alive(frontier.worker))
+    other = BatchScheduler(server, frontier.crawler, frontier.keys)
+    other.open(spider)
+    try:
+        assert other.others_hold()
+        assert other.recover() == 1
+        assert not other.others_hold()
+        assert len(other.queue) == 2
+        assert server.smembers(frontier.keys.lost) == {frontier.worker.encode()}
+    finally:
+        other.close("finished")

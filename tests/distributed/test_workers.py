@@ -59,12 +59,20 @@ def fetched(server: MockServer, paths: list[str]) -> Counter[str]:
     return Counter({path: asked[path] for path in paths})
 
 
-def crawl_batch(tmp_path: Path, toml: str, redis_url: str, mongo_uri: str, database: str,
-                batch: str) -> list[tuple[int, str]]:  # fmt: skip
+def crawl_batch(
+    tmp_path: Path, toml: str, redis_url: str, mongo_uri: str, database: str, batch: str,
+    crawlall: bool = False,
+) -> list[tuple[int, str]]:  # fmt: skip
+    """Run a batch of ``WORKERS`` workers, ``scrapy crawl site`` or ``scrapy crawlall site``
+    (each with a lock of its own, as the systemd template unit gives each instance)."""
     (tmp_path / "sources.toml").write_text(toml, "utf-8")
     workers = [
-        start_worker(tmp_path, redis_url, mongo_uri, database, batch) for _ in range(WORKERS)
-    ]
+        start_worker(tmp_path, redis_url, mongo_uri, database, batch, ("crawlall", "site"),
+                     NEWS_LOCK_FILE=str(tmp_path / f"worker-{n}.lock"))
+        if crawlall
+        else start_worker(tmp_path, redis_url, mongo_uri, database, batch)
+        for n in range(WORKERS)
+    ]  # fmt: skip
     return finish(workers)
 
 
@@ -111,19 +119,21 @@ def test_three_workers_fetch_each_page_once_then_a_second_batch_only_listings(
     # Cleaned when the batch ended: only the mark that it is complete is left.
     assert batch_keys_left(redis_url, first) == [f"finews:{first}:site:done"]
 
-    # The next batch starts fresh (no claims inherited) and finds nothing new: each listing's
-    # first page once, no article.
+    # The next batch, of `scrapy crawlall` workers, starts fresh (no claims inherited) and finds
+    # nothing new: each listing's first page once, no article.
     server.requested.clear()
     (tmp_path / "runs.jsonl").unlink()
     second = f"second-{uuid.uuid4().hex[:6]}"
-    outcomes = crawl_batch(tmp_path, toml, redis_url, mongo_uri, database, second)
+    outcomes = crawl_batch(tmp_path, toml, redis_url, mongo_uri, database, second, crawlall=True)
 
     assert [status for status, _ in outcomes] == [0] * WORKERS, outcomes[0][1][-3000:]
     firsts = [path for path in listings if path.endswith("/1.html")]
     assert +fetched(server, listings) == Counter(dict.fromkeys(firsts, 1))
     assert +fetched(server, articles) == Counter()
-    (summary,) = [r for r in run_records(tmp_path) if r.get("kind") == "batch"]
+    records = run_records(tmp_path)
+    (summary,) = [r for r in records if r.get("kind") == "batch"]
     assert summary["status"] == "ok", summary["problems"]
+    assert {r["batch"] for r in records} == {second}
     assert len(stored_urls(mongo_uri, database)) == ARTICLES
 
 

@@ -23,9 +23,12 @@ LISTINGS = ("a", "b", "c")
 PER_PAGE = 50
 
 
-def build_site(server: MockServer, articles: int) -> tuple[str, list[str], list[str]]:
+def build_site(
+    server: MockServer, articles: int, delay: float = 0, concurrency: int = 8
+) -> tuple[str, list[str], list[str]]:
     """Serve ``articles`` articles over the listings ``/a/``, ``/b/``, ``/c/``, ``PER_PAGE`` a
-    page, newest first; return the sources file and the listing and article paths."""
+    page, newest first; return the sources file (the source's ``download_delay`` and
+    ``concurrency`` as given) and the listing and article paths."""
     listing_paths: list[str] = []
     article_paths = [f"/news/{n}.html" for n in range(articles)]
     share = -(-articles // len(LISTINGS))
@@ -54,17 +57,23 @@ article_links = "ul.list a"
 article_pattern = '/news/\\d+\\.html$'
 next_page = "a.next"
 max_pages = 50
-download_delay = 0
-concurrency = 8
+download_delay = {delay}
+concurrency = {concurrency}
 """
     return toml, listing_paths, article_paths
 
 
 def start_worker(
-    tmp_path: Path, redis_url: str, mongo_uri: str, database: str, batch: str, **settings: str
+    tmp_path: Path,
+    redis_url: str,
+    mongo_uri: str,
+    database: str,
+    batch: str,
+    command: tuple[str, ...] = ("crawl", "site", "-a", f"source={SOURCE}"),
+    **settings: str,
 ) -> subprocess.Popen[str]:
-    """Start one worker of ``batch``: ``scrapy crawl site`` over the sources file in
-    ``tmp_path``, its run records appended to ``tmp_path/runs.jsonl``."""
+    """Start one worker of ``batch``: ``scrapy crawl site`` (or ``command``) over the sources
+    file in ``tmp_path``, its run records appended to ``tmp_path/runs.jsonl``."""
     env = {
         **os.environ,
         "NEWS_REDIS_URL": redis_url,
@@ -79,8 +88,7 @@ def start_worker(
         **settings,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "scrapy", "crawl", "site", "-a", f"source={SOURCE}",
-         "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=INFO"],
+        [sys.executable, "-m", "scrapy", *command, "-s", "AUTOTHROTTLE_ENABLED=0"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
