@@ -3,7 +3,9 @@
 Each worker records its own run as any crawl does (:mod:`crawler.extensions.runs`, with the
 batch id in ``batch``; a worker that found no work is not failed for it). When a worker leaves,
 :class:`BatchRecorder` adds its stats to the batch in Redis, in one script (:data:`LEAVE`) that
-also tells whether it was the last: no other worker alive or holding requests, nothing waiting.
+also tells whether it was the last: no other worker alive or holding requests, nothing waiting
+(while other live workers hold nothing it looks again, until they have left or their leases
+lapsed: one that died idle would otherwise leave the batch unrecorded).
 The last one sums every worker's stats (:func:`merge_stats`), judges the batch's health on the
 sums (:func:`crawler.extensions.health.check_health`, so the coverage and "no items" checks see
 the whole batch), writes the summary (``_id`` ``batch <id> <spider>``, ``kind: "batch"``, the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -46,23 +49,35 @@ KIND = "batch"
 #: Stats that are times: the batch's is the earliest start and the latest finish.
 EARLIEST, LATEST = "start_time", "finish_time"
 
-# KEYS: workers, alive (this worker's), runs, queue, done, lost. ARGV: worker, run (JSON), ttl,
-# the alive-key prefix. Returns 1 when this worker was the batch's last.
+# KEYS: workers, alive (this worker's), runs, queue, done. ARGV: worker, run (JSON), ttl, the
+# key prefix, 1 to leave (0: only look again). Returns FINISH when the batch is now complete and
+# this worker is to record it, IDLE_PEERS when other live workers hold nothing (they are leaving,
+# or died idle: look again), else WAIT_NONE (another worker holds work, or the batch is done).
 LEAVE = """
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
-redis.call('RPUSH', KEYS[3], ARGV[2])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
+if ARGV[5] == '1' then
+  redis.call('SREM', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+  redis.call('RPUSH', KEYS[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+local idle = 0
 for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[4] .. 'alive:' .. worker) == 1 then return 0 end
   if redis.call('HLEN', ARGV[4] .. 'held:' .. worker) > 0 then return 0 end
-  redis.call('SREM', KEYS[1], worker)
+  if redis.call('EXISTS', ARGV[4] .. 'alive:' .. worker) == 1 then
+    idle = 1
+  else
+    redis.call('SREM', KEYS[1], worker)
+  end
 end
 if redis.call('ZCARD', KEYS[4]) > 0 then return 0 end
-if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
+if idle == 1 then return 2 end
 redis.call('SET', KEYS[5], 1, 'EX', ARGV[3])
 return 1
 """
+WAIT_NONE, FINISH, IDLE_PEERS = 0, 1, 2
+#: Seconds between two looks while idle peers may have died (their leases then lapse).
+LOOK_SECONDS = 0.25
 
 
 def _time(value: Any) -> datetime | None:
@@ -194,11 +209,16 @@ class BatchRecorder:
         own = runs.record if runs is not None and runs.record else {"_id": frontier.worker}
         run = json.dumps({"record": own, "stats": stats}, default=_json_default)
         keys = self.keys
-        last = self.leave(
-            keys=[keys.workers, keys.alive(frontier.worker), keys.runs, keys.queue, keys.done],
-            args=[frontier.worker, run, self.ttl, f"{keys.prefix}:"],
-        )
-        if last:
+        script_keys = [keys.workers, keys.alive(frontier.worker), keys.runs, keys.queue, keys.done]
+        args = [frontier.worker, run, self.ttl, f"{keys.prefix}:"]
+        outcome = self.leave(keys=script_keys, args=[*args, 1])
+        # Other live workers that hold nothing are leaving, and the last of them records the
+        # batch; one that died idle never will, so look again until its lease has lapsed.
+        deadline = time.monotonic() + frontier.lease_ms / 1000 + 1
+        while outcome == IDLE_PEERS and time.monotonic() < deadline:
+            time.sleep(LOOK_SECONDS)
+            outcome = self.leave(keys=script_keys, args=[*args, 0])
+        if outcome == FINISH:
             self.finish()
 
     def finish(self) -> None:

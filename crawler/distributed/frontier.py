@@ -76,6 +76,17 @@ redis.call('HSET', KEYS[2], ARGV[1], popped[2] .. '|' .. popped[1])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return popped[1]
 """
+# Claim a request (unless ARGV[1] is empty: a retry or redirect carries on its claim) and queue
+# it, atomically: a worker killed in between cannot leave a claim without its request.
+CLAIM_AND_PUSH = """
+if ARGV[1] ~= '' then
+  if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 1
+"""
 # Put every request a dead worker held back into the queue; forget the worker. Only when its
 # lease has expired, so two workers recovering it at once do it once.
 RECOVER = """
@@ -97,7 +108,8 @@ return #held
 
 
 class ClaimFilter(RFPDupeFilter):
-    """scrapy-redis's Redis-set filter over claim keys instead of URL fingerprints.
+    """scrapy-redis's Redis-set filter over claim keys instead of URL fingerprints (the claim
+    itself is made with the push, :data:`CLAIM_AND_PUSH`).
 
     Its ``log`` is replaced: scrapy-redis's passes ``spider=`` to the stats, which Scrapy 2.19
     deprecates, and finews counts what it drops under ``news/…``.
@@ -109,19 +121,10 @@ class ClaimFilter(RFPDupeFilter):
         super().__init__(server, key)
         self.claim_key = claim_key
         self.crawler = crawler
-        self.ttl = option(crawler.settings, "NEWS_BATCH_TTL")
 
     def request_fingerprint(self, request: Request) -> str:
         """Return the request's claim key."""
         return self.claim_key(request)
-
-    def request_seen(self, request: Request) -> bool:
-        """Claim the request for the batch; ``True`` when it was claimed before."""
-        pipe = self.server.pipeline()
-        pipe.sadd(self.key, self.request_fingerprint(request))
-        pipe.expire(self.key, self.ttl)
-        added, _ = pipe.execute()
-        return not added
 
     def claimed(self, keys: Iterable[str]) -> set[str]:
         """Return those of ``keys`` that some worker of the batch has claimed."""
@@ -158,6 +161,7 @@ class BatchScheduler(Scheduler):
         self.batch_done = False
         self.timer: Any = None
         self.pop_and_hold = server.register_script(POP_AND_HOLD)
+        self.claim_and_push = server.register_script(CLAIM_AND_PUSH)
         self.recover_script = server.register_script(RECOVER)
 
     @classmethod
@@ -218,11 +222,15 @@ class BatchScheduler(Scheduler):
             self.stats.inc_value("news/batch/after_done")
             return False
         continuing = any(key in request.meta for key in CONTINUATIONS)
-        if not continuing and self.df.request_seen(request):
+        claim = "" if continuing else self.df.request_fingerprint(request)
+        pushed = self.claim_and_push(
+            keys=[self.keys.claimed, self.keys.queue],
+            # scrapy-redis's queue: requests scored by their negated priority.
+            args=[claim, -request.priority, self.queue._encode_request(request), self.ttl],
+        )
+        if not pushed:
             self.df.log(request, self.spider)
             return False
-        self.queue.push(request)
-        self.server.expire(self.keys.queue, self.ttl)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 

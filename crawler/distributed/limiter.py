@@ -13,15 +13,19 @@ slot, else the host), with one script (:data:`TAKE_TURN`):
   its worker died with it).
 
 A worker's requests of one slot take their turns in order, one asking Redis at a time; one
-that must wait sleeps (without blocking the worker) for as long as Redis says, or a few
-milliseconds while the slot is full, and asks again. Redis's clock decides, so hosts need not agree on the time. Counted under
-``news/batch/limiter/waits`` and ``news/batch/limiter/waited_ms``.
+that must wait sleeps (without blocking the worker) for as long as Redis says, or while the
+slot is full until this worker gives back a place (at most ``FULL_WAIT``), and asks again.
+Redis's clock decides, so hosts need not agree on the time. Counted under
+``news/batch/limiter/waits`` and ``news/batch/limiter/waited_ms`` (requests that waited for their
+turn, in this worker's queue or for Redis, and how long in all).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING, Any, Self
 
@@ -42,9 +46,11 @@ logger = logging.getLogger(__name__)
 
 #: Meta key of the place a request holds in its slot.
 PLACE = "news_limiter_place"
-#: Wait (s) before asking again while the slot is full (a place frees on a response, which
-#: Redis cannot announce). Only one request per slot and worker asks at a time.
-FULL_WAIT = 0.005
+#: What :meth:`SlotTurns.take` answers while the slot has no free place.
+SLOT_FULL = -1.0
+#: Longest wait (s) before asking again while the slot is full: a place this worker gives back
+#: wakes its next request at once, one another worker gives back is seen at the next ask.
+FULL_WAIT = 0.02
 
 # KEYS: the slot's next start (ms, Redis time), its places (sorted set: place -> expiry).
 # ARGV: delay (ms), concurrency, place, lease (ms). Returns 0 (go) or the wait in ms.
@@ -74,8 +80,8 @@ class SlotTurns:
         self.script = server.register_script(TAKE_TURN)
 
     def take(self, slot: str, delay: float, concurrency: int, place: str) -> float:
-        """Take a turn in ``slot`` for ``place``: 0 when it may start now, else the seconds to
-        wait before asking again."""
+        """Take a turn in ``slot`` for ``place``: 0 when it may start now, :data:`SLOT_FULL`
+        when the slot has no free place, else the seconds to wait for its delay."""
         prefix = self.keys.limit(slot)
         answer = int(
             self.script(
@@ -84,7 +90,7 @@ class SlotTurns:
             )
         )
         if answer < 0:
-            return FULL_WAIT
+            return SLOT_FULL
         return answer / 1000
 
     def leave(self, slot: str, place: str) -> None:
@@ -103,6 +109,7 @@ class SharedLimiter:
         self.delay = settings.getfloat("DOWNLOAD_DELAY")
         self.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         self.queues: dict[str, asyncio.Lock] = {}
+        self.freed: dict[str, asyncio.Event] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -131,17 +138,22 @@ class SharedLimiter:
         slot = self.crawler.engine.downloader.get_slot_key(request)
         delay, concurrency = self.limits(slot)
         place = uuid.uuid4().hex
-        waited = 0.0
+        started = time.monotonic()
         # The worker's requests of a slot queue here, in order, and the first asks Redis.
         async with self.queues.setdefault(slot, asyncio.Lock()):
-            while (wait := self.turns.take(slot, delay, concurrency, place)) > 0:
-                waited += wait
-                await asyncio.sleep(wait)
+            while (wait := self.turns.take(slot, delay, concurrency, place)) != 0:
+                if wait != SLOT_FULL:
+                    await asyncio.sleep(wait)
+                    continue
+                freed = self.freed.setdefault(slot, asyncio.Event())
+                freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(freed.wait(), FULL_WAIT)
         request.meta[PLACE] = (slot, place)
-        if waited:
+        if waited := round((time.monotonic() - started) * 1000):
             stats = self.crawler.stats
             stats.inc_value("news/batch/limiter/waits")
-            stats.inc_value("news/batch/limiter/waited_ms", round(waited * 1000))
+            stats.inc_value("news/batch/limiter/waited_ms", waited)
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Give back the request's place."""
@@ -156,3 +168,5 @@ class SharedLimiter:
         held = request.meta.pop(PLACE, None)
         if held is not None:
             self.turns.leave(*held)
+            if freed := self.freed.get(held[0]):
+                freed.set()

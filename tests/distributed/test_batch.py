@@ -24,9 +24,16 @@ from crawler.distributed import (
     redact,
     resolve_batch,
 )
-from crawler.distributed.batch import batch_record, merge_stats
+from crawler.distributed.batch import (
+    FINISH,
+    IDLE_PEERS,
+    LEAVE,
+    WAIT_NONE,
+    batch_record,
+    merge_stats,
+)
 from crawler.distributed.frontier import BatchScheduler
-from crawler.distributed.limiter import FULL_WAIT, SlotTurns
+from crawler.distributed.limiter import SLOT_FULL, SlotTurns
 from crawler.extensions.health import Thresholds
 from crawler.sources.eastmoney.listing import EastMoneyEntry
 from crawler.spiders.eastmoney import EastMoneyColumnSpider
@@ -220,7 +227,7 @@ def test_workers_share_a_slot_s_concurrency(server: redis.Redis) -> None:
     other = SlotTurns(server, one.keys, 30)
     assert one.take("em", delay=0, concurrency=2, place="a") == 0
     assert other.take("em", delay=0, concurrency=2, place="b") == 0
-    assert other.take("em", delay=0, concurrency=2, place="c") == FULL_WAIT
+    assert other.take("em", delay=0, concurrency=2, place="c") == SLOT_FULL
     one.leave("em", "a")
     assert other.take("em", delay=0, concurrency=2, place="c") == 0
 
@@ -297,3 +304,27 @@ def test_the_requests_of_a_dead_worker_go_back_to_the_queue(
         assert server.smembers(frontier.keys.lost) == {frontier.worker.encode()}
     finally:
         other.close("finished")
+
+
+def test_the_last_worker_out_records_the_batch_even_when_an_idle_peer_died(
+    server: redis.Redis,
+) -> None:
+    keys = BatchKeys("finews", f"l-{uuid.uuid4().hex[:8]}", "site")
+    leave = server.register_script(LEAVE)
+    server.sadd(keys.workers, "a", "b")
+    server.set(keys.alive("a"), 1)
+    server.set(keys.alive("b"), 1)
+
+    def look(worker: str, leaving: int) -> int:
+        script_keys = [keys.workers, keys.alive(worker), keys.runs, keys.queue, keys.done]
+        return int(leave(keys=script_keys, args=[worker, "{}", 60, f"{keys.prefix}:", leaving]))
+
+    server.hset(keys.held("b"), "t", "0|request")
+    assert look("a", 1) == WAIT_NONE  # b holds work: b will be the last
+    server.delete(keys.held("b"))
+    assert look("a", 0) == IDLE_PEERS  # b is idle: b may be leaving, or dead
+    server.delete(keys.alive("b"))  # b's lease lapsed: it died idle
+    assert look("a", 0) == FINISH
+    assert server.exists(keys.done)
+    assert look("a", 0) == WAIT_NONE  # recorded once
+    assert server.llen(keys.runs) == 1
