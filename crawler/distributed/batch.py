@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
+import redis
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
@@ -38,7 +39,6 @@ from crawler.options import option
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    import redis
     from scrapy.crawler import Crawler
 
     from crawler.distributed import BatchKeys
@@ -200,8 +200,17 @@ class BatchRecorder:
     def spider_closed(self, reason: str) -> None:
         """Leave the batch with this run; record and clean the batch when it is complete."""
         frontier = getattr(self.crawler.spider, "frontier", None)
-        if frontier is None:  # joined a batch complete already: nothing to add
-            return
+        if frontier is None or frontier.redis_error is not None:
+            return  # joined a batch complete already, or lost Redis: nothing to add
+        try:
+            self.leave_batch(frontier, reason)
+        except redis.RedisError as error:
+            logger.warning(
+                "Could not leave batch %s (%s): it is not recorded", self.keys.batch, error
+            )
+
+    def leave_batch(self, frontier: Any, reason: str) -> None:
+        """Add this run to the batch; record the batch when this worker is its last."""
         stats = self.crawler.stats.get_stats()
         stats.setdefault("finish_reason", reason)
         stats.setdefault("finish_time", datetime.now(UTC))

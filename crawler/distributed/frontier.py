@@ -33,16 +33,18 @@ APIs Scrapy 2.19 deprecates. What :class:`BatchScheduler` adds:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -59,12 +61,15 @@ if TYPE_CHECKING:
     from crawler.distributed import BatchKeys
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Seconds between two ticks: waking an idle worker, releasing finished requests.
 TICK_SECONDS = 0.5
 #: Finished requests are released at most this often (each release flushes storage, a bulk
 #: write) while the worker is busy, and at once when it is idle.
 RELEASE_SECONDS = 2.0
+#: The finish reason of a worker that lost its Redis.
+REDIS_LOST = "redis_lost"
 #: Meta keys of a request that carries on a claimed one.
 CONTINUATIONS = ("retry_times", "redirect_times")
 
@@ -105,6 +110,26 @@ if #held > 0 then
 end
 return #held
 """
+
+
+def redis_guarded(default: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Make a scheduler method answer ``default`` once Redis failed, and fail the worker (the
+    first time) when Redis fails under it: a worker without its batch's Redis stops."""
+
+    def decorate(method: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(method)
+        def guarded(self: BatchScheduler, *args: Any, **kwargs: Any) -> T:
+            if self.redis_error is not None:
+                return cast("T", default)
+            try:
+                return method(self, *args, **kwargs)
+            except redis.RedisError as error:
+                self.lose_redis(error)
+                return cast("T", default)
+
+        return guarded
+
+    return decorate
 
 
 class ClaimFilter(RFPDupeFilter):
@@ -159,6 +184,8 @@ class BatchScheduler(Scheduler):
         self.lease: threading.Thread | None = None
         self.released_at = time.monotonic()
         self.batch_done = False
+        #: Set when Redis failed: the worker stops and touches Redis no more.
+        self.redis_error: redis.RedisError | None = None
         self.timer: Any = None
         self.pop_and_hold = server.register_script(POP_AND_HOLD)
         self.claim_and_push = server.register_script(CLAIM_AND_PUSH)
@@ -217,6 +244,7 @@ class BatchScheduler(Scheduler):
         if self.lease is not None:
             self.lease.join(timeout=10)  # no renewal may follow the worker's leaving
 
+    @redis_guarded(False)
     def enqueue_request(self, request: Request) -> bool:
         if self.batch_done:
             self.stats.inc_value("news/batch/after_done")
@@ -234,6 +262,7 @@ class BatchScheduler(Scheduler):
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
+    @redis_guarded(None)
     def next_request(self) -> Request | None:
         if self.batch_done:
             return None
@@ -248,11 +277,13 @@ class BatchScheduler(Scheduler):
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
+    @redis_guarded(False)
     def has_pending_requests(self) -> bool:
         return not self.batch_done and len(self.queue) > 0
 
     # --- the batch -----------------------------------------------------------------------------
 
+    @redis_guarded(frozenset())
     def claimed(self, keys: Iterable[str]) -> set[str]:
         """Return those of the claim ``keys`` some worker of the batch has claimed."""
         claims: set[str] = self.df.claimed(keys)
@@ -267,6 +298,7 @@ class BatchScheduler(Scheduler):
             except redis.RedisError as error:  # the next renewal may get through
                 logger.warning("Could not renew the lease of worker %s: %s", self.worker, error)
 
+    @redis_guarded(None)
     def tick(self, idle: bool = False) -> None:
         """Release finished requests (every ``RELEASE_SECONDS``, or now when ``idle``); wake
         the engine when work is waiting."""
@@ -281,6 +313,7 @@ class BatchScheduler(Scheduler):
         if not engine.needs_backout() and len(self.queue):
             slot.nextcall.schedule()  # an idle engine otherwise looks again only every 5 s
 
+    @redis_guarded(None)
     def release(self, tokens: list[str]) -> None:
         """Release finished requests, once what they yielded is stored."""
         self.released_at = time.monotonic()
@@ -291,6 +324,7 @@ class BatchScheduler(Scheduler):
         for token in tokens:
             del self.held[token]
 
+    @redis_guarded(0)
     def recover(self) -> int:
         """Put back the requests of every worker whose lease expired; return how many."""
         recovered = 0
@@ -316,6 +350,7 @@ class BatchScheduler(Scheduler):
             self.stats.inc_value("news/batch/recovered", recovered)
         return recovered
 
+    @redis_guarded(False)
     def others_hold(self) -> bool:
         """Tell whether another worker holds requests (which may yield more)."""
         for member in self.server.smembers(self.keys.workers):
@@ -324,8 +359,25 @@ class BatchScheduler(Scheduler):
                 return True
         return False
 
+    def lose_redis(self, error: redis.RedisError) -> None:
+        """Stop the worker: without Redis it can neither take nor claim work."""
+        self.redis_error = error
+        self.stats.inc_value("news/batch/redis_lost")
+        logger.error(
+            "Worker %s lost Redis (%s: %s): it stops, as the batch cannot go on without its "
+            "frontier; the next batch crawls what this one left",
+            self.worker,
+            type(error).__name__,
+            error,
+        )
+        self.leaving.set()
+        assert self.crawler.engine is not None
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=REDIS_LOST))
+
     def spider_idle(self) -> None:
         """Keep the worker while the batch has work: waiting, or held by a live worker."""
+        if self.redis_error is not None:
+            raise DontCloseSpider  # its close, as redis_lost, is on its way
         if self.batch_done:
             return
         self.tick(idle=True)

@@ -13,6 +13,7 @@ import pytest
 import redis
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+from twisted.internet.defer import Deferred, succeed
 
 from crawler.distributed import (
     LIMITER,
@@ -32,7 +33,7 @@ from crawler.distributed.batch import (
     batch_record,
     merge_stats,
 )
-from crawler.distributed.frontier import BatchScheduler
+from crawler.distributed.frontier import REDIS_LOST, BatchScheduler
 from crawler.distributed.limiter import SLOT_FULL, SlotTurns
 from crawler.extensions.health import Thresholds
 from crawler.sources.eastmoney.listing import EastMoneyEntry
@@ -328,3 +329,22 @@ def test_the_last_worker_out_records_the_batch_even_when_an_idle_peer_died(
     assert server.exists(keys.done)
     assert look("a", 0) == WAIT_NONE  # recorded once
     assert server.llen(keys.runs) == 1
+
+
+def test_a_worker_that_loses_redis_stops_and_touches_it_no_more() -> None:
+    crawler = make_crawler(NEWS_REDIS_URL="redis://127.0.0.1:1/0", NEWS_BATCH_ID="lost")
+    reasons: list[str] = []
+
+    class Engine:
+        def close_spider_async(self, *, reason: str) -> Deferred[None]:
+            reasons.append(reason)
+            return succeed(None)
+
+    crawler.engine = Engine()  # type: ignore[assignment]
+    nowhere = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    scheduler = BatchScheduler(nowhere, crawler, KEYS)
+    assert scheduler.next_request() is None
+    assert not scheduler.has_pending_requests()
+    assert scheduler.next_request() is None
+    assert reasons == [REDIS_LOST]
+    assert crawler.stats.get_value("news/batch/redis_lost") == 1
