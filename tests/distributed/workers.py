@@ -11,7 +11,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tests.conftest import ROOT
-from tests.spiders.test_site import HTML, article_page, listing_page
+from tests.localsite import serve_listing, site_source
+from tests.spiders.test_site import HTML, article_page
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -29,38 +30,22 @@ def build_site(
     """Serve ``articles`` articles over the listings ``/a/``, ``/b/``, ``/c/``, ``PER_PAGE`` a
     page, newest first; return the sources file (the source's ``download_delay`` and
     ``concurrency`` as given) and the listing and article paths."""
-    listing_paths: list[str] = []
     article_paths = [f"/news/{n}.html" for n in range(articles)]
     share = -(-articles // len(LISTINGS))
+    starts = []
     for index, name in enumerate(LISTINGS):
         paths = article_paths[index * share : (index + 1) * share]
-        pages = max(1, -(-len(paths) // PER_PAGE))
-        for page in range(1, pages + 1):
-            links = paths[(page - 1) * PER_PAGE : page * PER_PAGE]
-            more = f"/{name}/{page + 1}.html" if page < pages else None
-            server.routes[f"/{name}/{page}.html"] = (200, HTML, listing_page(links, more))
-            listing_paths.append(f"/{name}/{page}.html")
+        starts.append(serve_listing(server, paths, PER_PAGE, prefix=f"/{name}"))
     for number, path in enumerate(article_paths):
         day = 28 - number % 20
-        server.routes[path] = (
-            200,
-            HTML,
-            article_page(f"批次测试新闻{number}", f"2026-11-{day:02d} 08:00", f"b{number}"),
-        )
-    starts = ", ".join(f'"{server.url(f"/{name}/1.html")}"' for name in LISTINGS)
-    toml = f"""
-[[source]]
-name = "{SOURCE}"
-publisher = "批次测试网"
-start_urls = [{starts}]
-article_links = "ul.list a"
-article_pattern = '/news/\\d+\\.html$'
-next_page = "a.next"
-max_pages = 50
-download_delay = {delay}
-concurrency = {concurrency}
-"""
-    return toml, listing_paths, article_paths
+        page = article_page(f"批次测试新闻{number}", f"2026-11-{day:02d} 08:00", f"b{number}")
+        server.routes[path] = (200, HTML, page)
+    listing_paths = [path for path in server.routes if not path.startswith("/news/")]
+    return (
+        site_source(SOURCE, "批次测试网", starts, delay, concurrency),
+        listing_paths,
+        article_paths,
+    )
 
 
 def start_worker(
