@@ -230,6 +230,21 @@ TABLE: tuple[Option, ...] = (
               "run", shown="empty: none"),
     ),
     *_section(
+        "Distributed (workers of a batch)",
+        _news("NEWS_REDIS_URL", str, "",
+              "a Redis URL makes the crawl a worker of a batch sharing its frontier, claims, "
+              "politeness and run record (docs/distributed.md)", shown="empty: one host"),
+        _news("NEWS_BATCH_ID", str, "",
+              "the batch a worker belongs to", shown="from the clock: the nearest multiple of "
+              "`NEWS_BATCH_WINDOW` (`20261203T0520Z`)"),
+        _news("NEWS_BATCH_WINDOW", int, 10,
+              "minutes; workers started within half of it of the same boundary share a batch"),
+        _news("NEWS_BATCH_TTL", int, 21600,
+              "every Redis key of a batch expires this many seconds after its last write"),
+        _news("NEWS_REDIS_LEASE_SECONDS", float, 30.0,
+              "a worker silent this long is dead: the others take back its requests"),
+    ),
+    *_section(
         "Contracts",
         _news("NEWS_CONTRACT_FIXTURES", str, "",
               "directory of the recorded responses `@fixture` reads in `scrapy check`",

@@ -92,6 +92,12 @@ EXTENSIONS = {
 # NEWS_CONTRACT_FIXTURES (offline).
 SPIDER_CONTRACTS = {"crawler.contracts.FixtureContract": 10}
 
+# --- workers of a batch (NEWS_REDIS_URL) ------------------------------------------------------
+# With NEWS_REDIS_URL set, the add-on makes the crawl a worker of a batch: the scrapy-redis
+# frontier, the shared politeness limiter, the batch record (docs/distributed.md). Unset, it
+# changes nothing.
+ADDONS = {"crawler.distributed.BatchAddon": 0}
+
 # --- Scrapy ------------------------------------------------------------------------------------
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # Unattended runs open no control ports.

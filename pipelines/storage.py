@@ -18,6 +18,7 @@ from pymongo.errors import PyMongoError
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from crawler.distributed import checkpoint
 from crawler.items import ArticleAdapter
 from crawler.store import spool
 from crawler.store.mongo import StorageConfig, redact_uri, release_client
@@ -65,7 +66,10 @@ class StoragePipeline:
         config = StorageConfig.from_settings(crawler.settings)
         if not config.uri:
             raise NotConfigured("NEWS_MONGO_URI is empty: articles are not stored")
-        return cls(crawler, config)
+        pipeline = cls(crawler, config)
+        # A worker of a batch releases a request only once what it yielded is stored.
+        crawler.signals.connect(pipeline.flush, signal=checkpoint)
+        return pipeline
 
     def open_spider(self) -> None:
         if self._connect():

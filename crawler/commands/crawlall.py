@@ -36,6 +36,7 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 from twisted.internet.defer import Deferred
 
+from crawler.distributed import is_worker, resolve_batch
 from crawler.extensions.runs import STATUS_OK, RunRecorder, summary_line
 from crawler.extensions.shared_file import try_hold
 from crawler.options import option
@@ -151,12 +152,17 @@ class Command(ScrapyCommand):
         """Run the spiders ``names`` in turn; log one summary line each; return the exit code."""
         assert self.crawler_process is not None
         assert self.settings is not None
-        batch = uuid.uuid4().hex
-        template = option(self.settings, "NEWS_JOBDIR")
+        # A worker of a batch (NEWS_REDIS_URL) runs each spider in the batch every worker agrees
+        # on, with its queue in Redis rather than a JOBDIR.
+        worker = is_worker(self.settings)
+        batch = resolve_batch(self.settings) if worker else uuid.uuid4().hex
+        template = None if worker else option(self.settings, "NEWS_JOBDIR")
         crawlers: list[tuple[str, Crawler]] = []
         for name in names:
             crawler = self.crawler_process.create_crawler(name)
             crawler.settings.set("NEWS_RUN_BATCH", batch, priority="cmdline")
+            if worker:
+                crawler.settings.set("NEWS_BATCH_ID", batch, priority="cmdline")
             if jobdir := jobdir_for(template, name):
                 crawler.settings.set("JOBDIR", jobdir, priority="cmdline")
             crawlers.append((name, crawler))

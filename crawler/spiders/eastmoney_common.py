@@ -26,6 +26,7 @@ from crawler.sources.eastmoney import (
     PRECEDENCE,
     REFERERS,
     SOURCE,
+    VOLATILE_PARAMETERS,
     FeedError,
     parse_article_page,
 )
@@ -81,6 +82,8 @@ def positive_int(name: str, value: Any, maximum: int | None = None) -> int:
 class EastMoneySpider(ListingSpider):
     """Base of the East Money spiders: headers, bad-response handling, the ``since`` cutoff,
     the tags of stories a listing named but the run did not fetch for it."""
+
+    volatile_parameters = VOLATILE_PARAMETERS
 
     def __init__(self, *args: Any, since: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,10 +9,14 @@ A spider reads a listing page into a :class:`~crawler.sources.listing.Listing`; 
   tells, by :func:`stop_reason`, whether it ends at this page;
 - :meth:`ListingSpider.article` makes the article of an entry and its page, each field taken from
   the side its source's :class:`~crawler.sources.listing.Precedence` declares;
-- :meth:`ListingSpider.failed` is every request's errback.
+- :meth:`ListingSpider.failed` is every request's errback;
+- :meth:`ListingSpider.claim_key` names what a request fetches, once per batch for workers of a
+  batch (:mod:`crawler.distributed.frontier`): an article by its id, anything else by its URL
+  without the spider's ``volatile_parameters``.
 
 Stats live under the scope's prefix (``news/eastmoney``, ``news/site/<source>``):
-``skipped/<reason>`` (``old``, ``known``, ``duplicate``, ``ignored`` and the listing's own),
+``skipped/<reason>`` (``old``, ``known``, ``duplicate``, ``claimed`` by another worker of the
+batch, ``ignored`` and the listing's own),
 ``bad/<reason>``, ``stop/<reason>`` and ``articles/<feed kind>``.
 
 Interrupted walks. "Stop at the first page with nothing new" is sound only when the listing's
@@ -39,6 +43,7 @@ from zoneinfo import ZoneInfo
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 from crawler.incremental import KnownArticles
 from crawler.normalize.dates import parse_publish_time
@@ -211,6 +216,12 @@ class ListingSpider(scrapy.Spider):
     zone: ZoneInfo
     #: Entries published before it are old; set by the spiders that take a ``since`` argument.
     cutoff: datetime | None = None
+    #: Query parameters of its URLs that change with every request (a timestamp): not part of
+    #: what a request fetches (:meth:`claim_key`).
+    volatile_parameters: tuple[str, ...] = ()
+    #: A worker of a batch's frontier (:mod:`crawler.distributed.frontier`), set when it opens:
+    #: :meth:`triage` asks it which articles other workers have claimed. ``None`` on one host.
+    frontier: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -295,6 +306,7 @@ class ListingSpider(scrapy.Spider):
                 fresh.append(entry)
         ids = [entry_id(scope.source, entry) for entry in fresh]
         unknown = self.known.unknown([i for i in ids if i])
+        claimed = self.frontier.claimed(unknown) if self.frontier is not None else set()
         for entry, identity in zip(fresh, ids, strict=True):
             if identity not in unknown:
                 self.count(scope, "skipped/known", entry.url)
@@ -304,9 +316,26 @@ class ListingSpider(scrapy.Spider):
             if key in self.requested:
                 self.count(scope, "skipped/duplicate", entry.url)
                 continue
+            if identity in claimed:
+                self.count(scope, "skipped/claimed", entry.url)
+                continue
             self.requested.add(key)
             result.new.append(entry)
         return result
+
+    def claim_key(self, request: scrapy.Request) -> str:
+        """Return what a request fetches, as a worker of a batch claims it: the id of the
+        article of its ``entry``, else its method and canonical URL without the volatile
+        parameters."""
+        entry = request.cb_kwargs.get("entry")
+        if isinstance(entry, ListingEntry):
+            identity = entry_id(self.scope_of(request).source, entry)
+            if identity:
+                return identity
+        url = request.url
+        if self.volatile_parameters:
+            url = url_query_cleaner(url, self.volatile_parameters, remove=True)
+        return f"{request.method} {canonicalize_url(url)}"
 
     def is_old(self, entry: ListingEntry) -> bool:
         """Tell whether an entry was published before the cutoff (unreadable times are kept)."""
@@ -321,7 +350,10 @@ class ListingSpider(scrapy.Spider):
         """Start (or take up) the walk of ``listing``, from its previous walk's record."""
         walk = start_walk(listing, self.walk_store.load(listing), page, datetime.now(UTC))
         self.crawler.stats.inc_value("news/walk/started")
-        if walk.resumed:
+        if walk.resumed and page > 1 and self.frontier is not None:
+            # A worker of a batch takes up a walk another worker began: nothing was cut short.
+            self.crawler.stats.inc_value("news/walk/continued")
+        elif walk.resumed:
             self.crawler.stats.inc_value("news/walk/resumed")
             logger.warning(
                 "%s: the previous walk of %s did not finish (%s): this walk resumes it, walking "

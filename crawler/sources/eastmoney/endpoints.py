@@ -75,6 +75,10 @@ LOGIN_URL_RE = re.compile(r"passport\d*\.eastmoney\.com|/login", re.IGNORECASE)
 COLUMN_FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
 
 
+#: Query parameters that change with every request (``req_trace``): not part of what it fetches.
+VOLATILE_PARAMETERS = ("req_trace",)
+
+
 def req_trace() -> str:
     """Return the millisecond timestamp the list APIs expect as ``req_trace``."""
     return str(int(time.time() * 1000))
