@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from scrapy.crawler import Crawler
+from scrapy.utils.project import get_project_settings
 
 from crawler.extensions.runs import period_stats
 from crawler.follow import (
@@ -16,6 +18,8 @@ from crawler.follow import (
     parse_interval,
     validators,
 )
+from crawler.spiders.eastmoney import EastMoneyColumnSpider
+from crawler.spiders.eastmoney_724 import EastMoneyFlashSpider
 from tests.conftest import make_crawler
 
 
@@ -114,3 +118,16 @@ def test_period_stats_are_the_differences_since_the_period_began() -> None:
     assert window["start_time"] == now - timedelta(hours=1)
     assert window["elapsed_time_seconds"] == 3600.0
     assert period_stats(stats, {}, now)["start_time"] == start
+
+
+def test_the_column_and_flash_spiders_poll_their_first_pages() -> None:
+    columns = EastMoneyColumnSpider.from_crawler(
+        Crawler(EastMoneyColumnSpider, get_project_settings()), columns="345,350", follow="1m"
+    )
+    assert list(columns.poll_requests()) == ["column:345", "column:350"]
+    flashes = EastMoneyFlashSpider.from_crawler(
+        Crawler(EastMoneyFlashSpider, get_project_settings()), columns="102,103", follow="10s"
+    )
+    polls = flashes.poll_requests()
+    assert list(polls) == ["724", "724:103"]
+    assert all("sortEnd=&" in request.url for request in polls.values())
