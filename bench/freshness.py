@@ -33,7 +33,6 @@ import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.storage import ferretdb  # noqa: E402
+from tests.mockserver import MockServer  # noqa: E402
 
 CHINA = timezone(timedelta(hours=8))
 DATABASE = "finews_bench_freshness"
@@ -61,7 +61,6 @@ class FlashFeed:
         self.times = sorted(times)
         self.start = time.monotonic()
         self.wall = datetime.now(UTC)
-        self.requests = 0
         self.not_modified = 0
         self.lock = threading.Lock()
 
@@ -90,11 +89,7 @@ class FlashFeed:
 
     def answer(self, path: str, headers: Any) -> tuple[int, dict[str, str], bytes]:
         """Answer a listing request (``sortEnd``, ``pageSize``), conditionally on ``ETag``."""
-        with self.lock:
-            self.requests += 1
         query = parse_qs(urlsplit(path).query)
-        if not urlsplit(path).path.endswith("getFastNewsList"):
-            return 404, {}, b""
         published = self.published()
         etag = f'"{published}"'
         sort_end = query.get("sortEnd", [""])[0]
@@ -109,30 +104,6 @@ class FlashFeed:
         items = [self.item(n) for n in range(newest, max(0, newest - size), -1)]
         body = json.dumps({"code": 1, "data": {"fastNewsList": items}}, ensure_ascii=False)
         return 200, {"Content-Type": "application/json", "ETag": etag}, body.encode()
-
-
-def serve(feed: FlashFeed) -> ThreadingHTTPServer:
-    """Serve ``feed`` on 127.0.0.1 from a thread."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            status, headers, body = feed.answer(self.path, self.headers)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def rss_mb(pid: int) -> float | None:
@@ -155,14 +126,13 @@ def percentile(values: list[float], share: float) -> float:
 def follow(args: argparse.Namespace, uri: str) -> None:
     """Publish, follow, watch; print the figures."""
     feed = FlashFeed(args.minutes * 60, args.burst_every, args.burst_size)
-    server = serve(feed)
-    port = server.server_address[1]
+    server = MockServer({"/comm/web/getFastNewsList": feed.answer}).start()
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(uri)
     client.drop_database(DATABASE)
     articles = client[DATABASE]["articles"]
     tmp = Path(tempfile.mkdtemp(prefix="finews-freshness-"))
     settings = {
-        "NEWS_EASTMONEY_FAST_API": f"http://127.0.0.1:{port}/comm/web/getFastNewsList",
+        "NEWS_EASTMONEY_FAST_API": server.url("/comm/web/getFastNewsList"),
         "NEWS_MONGO_URI": uri,
         "NEWS_MONGO_DATABASE": DATABASE,
         "NEWS_SPOOL_DIR": str(tmp / "spool"),
@@ -191,7 +161,8 @@ def follow(args: argparse.Namespace, uri: str) -> None:
         time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=120)
-    server.shutdown()
+    server.stop()
+    total = len(server.requested)  # robots.txt included
     documents = {d["native_id"]: d for d in articles.find({}, {"native_id": 1, "first_seen_at": 1})}
     published = feed.published()
     delays, fetch_delays = [], []
@@ -216,8 +187,8 @@ def follow(args: argparse.Namespace, uri: str) -> None:
           f"p95 {percentile(delays, 0.95):.1f} s, max {max(delays):.1f} s")  # fmt: skip
     print(f"delay publication→first_seen_at (fetch): median {statistics.median(fetch_delays):.1f}"
           f" s, p95 {percentile(fetch_delays, 0.95):.1f} s")  # fmt: skip
-    per_story = feed.requests / max(1, len(documents))
-    print(f"requests {feed.requests} ({feed.not_modified} answered 304) for {len(documents)} "
+    per_story = total / max(1, len(documents))
+    print(f"requests {total} ({feed.not_modified} answered 304) for {len(documents)} "
           f"stories: {per_story:.3f} per story")  # fmt: skip
     print(f"RSS samples (every 5 s): {len(rss)}; peak first minute {first:.1f} MB, peak last "
           f"minute {last:.1f} MB")  # fmt: skip
