@@ -189,9 +189,11 @@ class EastMoneyFlashSpider(EastMoneySpider):
         yield self.flash(entry, flash_article(entry), kwargs.get("column", ALL_FLASHES))
 
     def end_walks(self) -> None:
-        """End a poll's walks (follow mode), and tag the stored flashes they listed."""
+        """End a poll's walks (follow mode), and tag the stored flashes they listed; what is
+        left untagged (storage down) a later poll's listing tags."""
         super().end_walks()
         self.tag_unfetched("topics", add_topic)
+        self.unfetched.clear()
 
     def closed(self, reason: str) -> None:
         """Add each column to the stored flashes it listed but this run did not fetch for it;

@@ -15,6 +15,11 @@ Stats live under the scope's prefix (``news/eastmoney``, ``news/site/<source>``)
 ``skipped/<reason>`` (``old``, ``known``, ``duplicate``, ``ignored`` and the listing's own),
 ``bad/<reason>``, ``stop/<reason>`` and ``articles/<feed kind>``.
 
+Follow mode (:mod:`crawler.follow`, ``-a follow=10s``): a spider that can follow builds its polls'
+first pages (:meth:`ListingSpider.poll_requests`); a poll's walk also stops at a page holding any
+stored entry (``reached_known``), and ends (:meth:`ListingSpider.end_walks`: complete, what it
+requested forgotten) once its articles are stored.
+
 Interrupted walks. "Stop at the first page with nothing new" is sound only when the listing's
 previous walk completed: a walk cut short (``kill -9``, OOM, a listing page that failed) leaves
 stored pages above articles it never requested or never stored. So every walk keeps a record
