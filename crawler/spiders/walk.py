@@ -36,6 +36,7 @@ no page with nothing new ends the walk. Counted under ``news/walk/``: ``started`
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -150,6 +151,8 @@ class Walk:
     seen_target: bool = False
     reached: Frontier | None = None
     stop: str | None = None
+    #: The page at which it passed its frontier (0: it did not, or never held).
+    passed_at: int = 0
 
     def record(self, *, complete: bool = False) -> WalkRecord:
         """Return the walk's record: how far it reached, the frontier it still has to pass."""
@@ -200,6 +203,15 @@ def passes(target: Frontier | None, ids: Sequence[str], seen_before: bool) -> tu
         return seen_before, seen_before
     last = hits[-1]
     return ids[last] == target.ids[-1] and last < len(ids) - 1, True
+
+
+def follow_page_limit(walk: Walk, max_pages: int) -> int:
+    """Return the page a following walk may not go past: none while it holds for a known
+    frontier (a backlog deeper than ``max_pages`` is walked through, over as many polls as it
+    takes), ``max_pages`` past the page where it passed it, else ``max_pages``."""
+    if walk.holding and walk.target is not None:
+        return sys.maxsize
+    return walk.passed_at + max_pages
 
 
 def deepest(reached: Frontier | None, page: int, ids: Sequence[str]) -> Frontier:
@@ -279,16 +291,18 @@ class ListingSpider(scrapy.Spider):
 
     def end_walks(self) -> None:
         """End this poll's walks once their articles are stored: mark them complete, forget
-        what they requested (the next poll asks storage)."""
-        self.finish_walks(clean=True)
+        what they requested (the next poll asks storage). A walk cut at its page limit stays
+        unfinished: the next poll walks on past it, so a backlog is never skipped."""
+        self.finish_walks(clean=True, unfinished=("max_pages",))
         self.walks.clear()
         self.requested.clear()
 
-    def finish_walks(self, *, clean: bool) -> None:
+    def finish_walks(self, *, clean: bool, unfinished: tuple[str, ...] = ()) -> None:
         """Mark the walks complete when ``clean`` (every article they requested is stored) and
-        they reached a stop rule; count and log the others as unfinished."""
+        they reached a stop rule (other than those ``unfinished``); count and log the others as
+        unfinished."""
         for walk in self.walks.values():
-            complete = clean and walk.stop is not None
+            complete = clean and walk.stop is not None and walk.stop not in unfinished
             if complete:
                 self.walk_store.save(
                     walk.listing, walk.record(complete=True), walk.started_at, walk.stop
@@ -420,13 +434,19 @@ class ListingSpider(scrapy.Spider):
             passed, walk.seen_target = passes(walk.target, ids, walk.seen_target)
             if passed:
                 walk.holding = False
+                walk.passed_at = page
                 self.crawler.stats.inc_value("news/walk/passed")
                 logger.info(
                     "%s: %s passed its previous frontier at page %d", scope.label, listing_key, page
                 )
         following = self.follower is not None
+        if following:
+            max_pages = follow_page_limit(walk, max_pages)
+        # The page where a walk passes its frontier lists the frontier's stored stories, then
+        # the ones it never reached: not a page to stop at for holding stored stories.
+        partial_stops = following and walk.passed_at != page
         reason = stop_reason(
-            listing, triage, end, page, max_pages, holding=walk.holding, following=following
+            listing, triage, end, page, max_pages, holding=walk.holding, following=partial_stops
         )
         if walk.holding and listing.entries and not triage.unknown:
             self.crawler.stats.inc_value("news/walk/walked_past_known")

@@ -5,11 +5,12 @@ The local listing answers by poll (a request for the newest page), four flashes 
 
 1. flashes 1–3, with an ``ETag``;
 2. ``304 Not Modified`` (the poll asked with ``If-None-Match``): nothing new;
-3. a burst, flashes 1–10: the walk reads two pages (the first entirely new) and stops at a page
-   holding stored flashes;
+3. a burst, flashes 1–14: the walk reads two pages (the first entirely new), its limit
+   (``pages=2``), and stays unfinished;
 4. ``500``; 5. ``429`` with ``Retry-After: 1``;
-6. flashes 1–12 (the follower recovered);
-7 and later: the same twelve, no validators: nothing new, so the polls space out.
+6. flashes 1–16 (the follower recovered): the walk resumes the unfinished one, walks past its
+   frontier to flashes 4–6 and stops at a page holding stored flashes;
+7 and later: the same sixteen, no validators: nothing new, so the polls space out.
 
 The crawl runs in a subprocess (``tests/crawlrun.py``, mongomock storage) and is stopped with
 SIGTERM once poll 9 arrived.
@@ -87,7 +88,7 @@ class Publisher:
         }
         if poll in answers:
             return answers[poll]
-        self.published = {1: 3, 3: 10}.get(poll, 12)
+        self.published = {1: 3, 3: 14}.get(poll, 16)
         etag = {"ETag": f'"e{self.published}"'} if poll < 7 else {}
         return self.page(self.published, None, etag)
 
@@ -109,7 +110,7 @@ def followed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
     with MockServer({"/comm/web/getFastNewsList": publisher}) as server:
         job = {
             "spider": "eastmoney_724",
-            "args": {"follow": f"{INTERVAL}s", "page_size": PAGE},
+            "args": {"follow": f"{INTERVAL}s", "page_size": PAGE, "pages": 2},
             "settings": {
                 "NEWS_EASTMONEY_FAST_API": server.url("/comm/web/getFastNewsList"),
                 "AUTOTHROTTLE_ENABLED": False,
@@ -149,12 +150,16 @@ def followed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
 def test_every_published_flash_is_stored_once(followed: tuple[Any, Publisher, Path]) -> None:
     outcome, _, _ = followed
     codes = [d["native_id"] for d in outcome["documents"]]
-    assert sorted(codes) == sorted(flash(n)["code"] for n in range(1, 13))
+    assert sorted(codes) == sorted(flash(n)["code"] for n in range(1, 17))
     stats = outcome["stats"]
-    assert stats["news/store/inserted"] == 12
+    assert stats["news/store/inserted"] == 16
     assert "news/store/updated" not in stats
-    # The burst: the first page entirely new, so the walk went on; it stopped at stored flashes.
-    assert stats["news/eastmoney/stop/reached_known"] >= 2
+    # The burst: the first page entirely new, so the walk went on to its limit; the next poll
+    # resumed it past its frontier and stopped at stored flashes.
+    assert stats["news/eastmoney/stop/max_pages"] == 1
+    assert stats["news/walk/resumed"] == 1
+    assert stats["news/walk/passed"] == 1
+    assert stats["news/eastmoney/stop/reached_known"] >= 1
     assert all(d["first_seen_at"] and d["published_at"] for d in outcome["documents"])
 
 
@@ -185,8 +190,8 @@ def test_sigterm_ends_a_healthy_run_with_period_records(
     *periods, final = records
     assert final["finish_reason"] == "shutdown"
     assert final["status"] == "ok", final["problems"]
-    assert final["items"]["stored"] == 12
+    assert final["items"]["stored"] == 16
     assert len(periods) >= 3  # every 3 polls, and the last period at the stop
     assert [p["period"] for p in periods] == list(range(1, len(periods) + 1))
     assert {p["run"] for p in periods} == {final["_id"]}
-    assert sum(p["items"]["stored"] for p in periods) == 12
+    assert sum(p["items"]["stored"] for p in periods) == 16
