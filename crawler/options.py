@@ -245,6 +245,25 @@ TABLE: tuple[Option, ...] = (
               "a worker silent this long is dead: the others take back its requests"),
     ),
     *_section(
+        "Follow mode",
+        _news("NEWS_FOLLOW_BACKOFF", float, 1.5,
+              "`-a follow=…`: the poll interval grows by this factor after each poll that finds "
+              "nothing new (a 304 included), and doubles after each failed poll"),
+        _news("NEWS_FOLLOW_MAX_DELAY", float, 300.0,
+              "the longest pause between two polls (s) that back-off reaches; a server's "
+              "`Retry-After` may ask more (up to a day)"),
+        _news("NEWS_FOLLOW_JITTER", float, 0.1,
+              "each pause is stretched or shrunk at random by up to this share, so that many "
+              "followers do not poll in step"),
+        _news("NEWS_FOLLOW_RECORD_SECONDS", float, 3600.0,
+              "a following crawl writes a run record of the period every this many seconds"),
+        _news("NEWS_FOLLOW_RECORD_POLLS", int, 0,
+              "… or every this many polls, whichever comes first (0: by time only)"),
+        _news("NEWS_KNOWN_CACHE_SIZE", int, 20000,
+              "article ids remembered as stored, so a poll need not ask MongoDB again (bounded: "
+              "the least recently listed are forgotten first)"),
+    ),
+    *_section(
         "Contracts",
         _news("NEWS_CONTRACT_FIXTURES", str, "",
               "directory of the recorded responses `@fixture` reads in `scrapy check`",

@@ -1,5 +1,8 @@
 """Storage stage: write each story once to MongoDB, in batches; spool to disk when it is down.
 
+A batch is written when full, after ``NEWS_MONGO_FLUSH_SECONDS``, when a following crawl's walk
+ends (:data:`crawler.follow.walk_ended`) and at close.
+
 Outcomes are counted as ``news/store/<outcome>`` (``inserted``, ``updated``, ``unchanged``,
 ``duplicate_exact``, ``duplicate_near``, ``merged``, ``spooled``, ``rejected``); a spool replayed
 when the spider opens is counted under ``news/store/replay/``, and this run's articles still
@@ -19,6 +22,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from crawler.distributed import checkpoint
+from crawler.follow import walk_ended
 from crawler.items import ArticleAdapter
 from crawler.store import spool
 from crawler.store.mongo import StorageConfig, redact_uri, release_client
@@ -69,6 +73,8 @@ class StoragePipeline:
         pipeline = cls(crawler, config)
         # A worker of a batch releases a request only once what it yielded is stored.
         crawler.signals.connect(pipeline.flush, signal=checkpoint)
+        # A following crawl's walk has ended: its articles are stored now, not after N more.
+        crawler.signals.connect(pipeline.flush, signal=walk_ended)
         return pipeline
 
     def open_spider(self) -> None:

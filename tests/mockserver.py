@@ -11,13 +11,16 @@ Usage::
 A route key is a path, optionally with its query; keys and requests are compared with the query
 parameters sorted and the ``ignore_params`` removed (timestamps such as ``req_trace``). A route may
 also be a list of responses, served one per request in order, the last one repeating. A request
-matching no route gets a 404. Routes may be added while the server runs (``server.routes[k] = …``),
-e.g. once the port, hence absolute URLs inside bodies, is known.
+matching no route gets a 404. A route may be a function too, of the request's path (with its
+query) and headers, computing its answer (a listing that changes while a crawl follows it); keyed
+by a bare path, it answers that path whatever the query. Routes may be added while the server runs
+(``server.routes[k] = …``), e.g. once the port, hence absolute URLs inside bodies, is known.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -27,7 +30,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 Response = tuple[int, dict[str, str], bytes]
-Route = Response | list[Response]
+Handler = Callable[[str, "Mapping[str, str]"], Response]
+Route = Response | list[Response] | Handler
 NOT_FOUND: Response = (404, {"Content-Type": "text/plain"}, b"not found")
 
 
@@ -42,6 +46,8 @@ class MockServer:
         self.routes.update(routes or {})
         self.requested: list[str] = []
         self._lock = threading.Lock()
+        # The headers of the request each handler thread is answering (for function routes).
+        self._request = threading.local()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -72,11 +78,13 @@ class MockServer:
         key = self.key(path)
         with self._lock:
             self.requested.append(path)
-            route = self.routes.get(key, NOT_FOUND)
+            route = self.routes.get(key) or self.routes.get(urlsplit(path).path, NOT_FOUND)
+            if not callable(route) and key not in self.routes:
+                route = NOT_FOUND
             if isinstance(route, list):
                 served = sum(1 for p in self.requested if self.key(p) == key)
                 return route[min(served, len(route)) - 1]
-        return route
+        return route(path, self._request.headers) if callable(route) else route
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -85,6 +93,7 @@ class MockServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                server._request.headers = dict(self.headers.items())
                 status, headers, body = server._respond(self.path)
                 self.send_response(status)
                 for name, value in headers.items():

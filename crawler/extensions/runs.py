@@ -6,6 +6,10 @@ straight from Scrapy's stats, the health problems (:mod:`crawler.extensions.heal
 status, ``ok`` or ``failed``. The status is also left in the stats (``news/run/status``) for
 ``scrapy crawlall``. Records go to MongoDB (``NEWS_RUNS_MONGO``) and, when ``NEWS_RUNS_FILE`` is
 set, to a JSON-lines file; a sink that fails is logged and skipped, never failing the crawl.
+
+A following crawl (:mod:`crawler.follow`) runs for days: every period it asks for
+(:data:`~crawler.follow.period_ended`) adds a *period record* (``_id`` ``<run id>.<n>``, ``run``,
+``period``) whose figures and health are those of the period alone (:func:`period_stats`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import socket
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -34,6 +39,7 @@ from crawler.extensions.health import (
     error_ratio,
     present_fields,
 )
+from crawler.follow import period_ended
 from crawler.items import ArticleAdapter
 from crawler.options import option
 from crawler.store.mongo import StorageConfig, acquire_client, redact_uri, release_client
@@ -115,6 +121,28 @@ def build_record(
     }
 
 
+def period_stats(
+    stats: Mapping[str, Any], base: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Return the stats of the period since ``base`` (the stats when it began): numbers are the
+    differences (left out when nothing changed), the period starts at ``base``'s
+    ``period_start`` (else the run's start)."""
+    window: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if difference := value - base.get(key, 0):
+                window[key] = difference
+        else:
+            window[key] = value
+    start = base.get("period_start") or stats.get("start_time")
+    window["start_time"] = start
+    window["finish_time"] = now
+    window["finish_reason"] = "period"
+    if isinstance(start, datetime):
+        window["elapsed_time_seconds"] = (now - start).total_seconds()
+    return window
+
+
 def _counts(values: Mapping[str, int]) -> str:
     """Format ``{"200": 3, "404": 1}`` as ``200: 3, 404: 1``."""
     return ", ".join(f"{key}: {value}" for key, value in values.items())
@@ -153,6 +181,8 @@ class RunSink(Protocol):
 
     def opened(self, record: dict[str, Any]) -> None: ...
 
+    def period(self, record: dict[str, Any]) -> None: ...
+
     def closed(self, record: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
@@ -169,6 +199,10 @@ class MongoRunSink:
         self.config = config
 
     def opened(self, record: dict[str, Any]) -> None:
+        self.collection.insert_one(dict(record))
+
+    def period(self, record: dict[str, Any]) -> None:
+        """Add a period record of a following crawl."""
         self.collection.insert_one(dict(record))
 
     def closed(self, record: dict[str, Any]) -> None:
@@ -195,6 +229,10 @@ class FileRunSink:
 
     def close(self) -> None:
         """Hold nothing open."""
+
+    def period(self, record: dict[str, Any]) -> None:
+        """Append a period record of a following crawl."""
+        self.closed(record)
 
     def closed(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,6 +293,9 @@ class RunRecorder:
         # costs more than the count.
         self.seen = 0
         self.present: Counter[str] = Counter()
+        # A following crawl's periods: how many were recorded, the stats when this one began.
+        self.periods = 0
+        self.period_base: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -265,6 +306,7 @@ class RunRecorder:
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(recorder.item_seen, signal=signals.item_scraped)
         crawler.signals.connect(recorder.item_seen, signal=signals.item_dropped)
+        crawler.signals.connect(recorder.period_ended, signal=period_ended)
         return recorder
 
     def _stats(self) -> dict[str, Any]:
@@ -298,7 +340,49 @@ class RunRecorder:
         self.seen += 1
         self.present.update(present_fields(ArticleAdapter(item), self.thresholds.min_coverage))
 
+    def period_ended(self) -> None:
+        """Record the period of a following crawl that just ended; notifications and metrics
+        (``run_closed``) take it as they take a run."""
+        record = self._period([])
+        self.crawler.signals.send_catch_log(run_closed, record=record)
+
+    def _period(self, problems: list[str]) -> dict[str, Any]:
+        """Write and return the record of the period now ending, health-checked on its own
+        figures (the coverage counts the run has so far included), ``problems`` added."""
+        now = datetime.now(UTC)
+        stats = self._stats()
+        stats[COVERAGE_SEEN] = stats.get(COVERAGE_SEEN, 0) + self.seen
+        for name, count in self.present.items():
+            key = f"news/coverage/{name}"
+            stats[key] = stats.get(key, 0) + count
+        window = period_stats(stats, self.period_base, now)
+        self.periods += 1
+        self.period_base = {**stats, "period_start": now}
+        record = build_record(
+            window,
+            run_id=f"{self.run_id}.{self.periods}",
+            spider=self.crawler.spidercls.name,
+            coverage_fields=list(self.thresholds.min_coverage),
+            batch=option(self.crawler.settings, "NEWS_RUN_BATCH"),
+            jobdir=self.crawler.settings.get("JOBDIR"),
+        )
+        record.update(run=self.run_id, period=self.periods)
+        # A period with no request (the stop right after a period was recorded) found nothing
+        # because it did not look: not a health problem.
+        asked = bool(window.get("downloader/request_count"))
+        thresholds = replace(self.thresholds, expect_items=self.thresholds.expect_items and asked)
+        record["problems"] = problems + check_health(window, thresholds)
+        record["status"] = STATUS_FAILED if record["problems"] else STATUS_OK
+        self._write("period", record)
+        log = logger.error if record["problems"] else logger.info
+        log("Period %d: %s", self.periods, summary_line(record))
+        return record
+
     def spider_closed(self, reason: str) -> None:
+        ok_reasons = option(self.crawler.settings, "NEWS_RUN_OK_REASONS")
+        # A following crawl that recorded periods told notifications and metrics of each: they
+        # take its last period now, not the whole run again.
+        last = self._period(finish_problems(reason, ok_reasons)) if self.periods else None
         stats = self.crawler.stats
         stats.inc_value(COVERAGE_SEEN, self.seen)
         for name, count in self.present.items():
@@ -307,7 +391,6 @@ class RunRecorder:
         if stats.get_value("finish_time") is None:
             stats.set_value("finish_time", datetime.now(UTC))
         record = self._build()
-        ok_reasons = option(self.crawler.settings, "NEWS_RUN_OK_REASONS")
         problems = finish_problems(reason, ok_reasons) + check_health(
             self._stats(), self.thresholds
         )
@@ -319,7 +402,7 @@ class RunRecorder:
             logger.error("Run of %s failed a check: %s", record["spider"], problem)
         self.record = record
         self._write("closed", record)
-        self.crawler.signals.send_catch_log(run_closed, record=record)
+        self.crawler.signals.send_catch_log(run_closed, record=last or record)
         log = logger.error if problems else logger.info
         log("Run summary: %s", summary_line(record))
 

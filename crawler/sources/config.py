@@ -51,7 +51,7 @@ _ENTRY_FIELDS: frozenset[str] = frozenset(
     {
         "name", "publisher", "start_urls", "article_pattern", "article_links", "next_page",
         "selectors", "encoding", "download_delay", "concurrency", "max_pages", "enabled",
-        "download_maxsize", "sitemaps_from_robots",
+        "download_maxsize", "sitemaps_from_robots", "follow",
     }
 )  # fmt: skip
 _START_URL_FIELDS: frozenset[str] = frozenset({"url", "kind"})
@@ -99,6 +99,8 @@ class Source:
     download_maxsize: int | None = None
     #: Also walk the sitemaps that the robots.txt of each start URL's site names (``Sitemap:``).
     sitemaps_from_robots: bool = False
+    #: Its start URLs are polled by ``scrapy crawl site -a follow=…`` (a list-shaped source).
+    follow: bool = False
 
     def robots_urls(self, day: date) -> tuple[str, ...]:
         """Return the robots.txt URL of each site the start URLs (filled for ``day``) are on."""
@@ -223,6 +225,7 @@ def parse_source(entry: Any, where: str) -> Source:
             if "sitemaps_from_robots" in entry
             else False
         ),
+        follow=_typed(entry, "follow", bool, fail) if "follow" in entry else False,
     )
 
 

@@ -71,8 +71,13 @@ class EastMoneyColumnSpider(EastMoneySpider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for column in self.columns:
-            yield self.listing(column, 1)
+        if self.follower is None:  # a follower sends its polls itself
+            for request in self.poll_requests().values():
+                yield request
+
+    def poll_requests(self) -> dict[str, scrapy.Request]:
+        """Return the first page of every column, by walk key."""
+        return {f"column:{column}": self.listing(column, 1) for column in self.columns}
 
     def listing(self, column: int, page_index: int) -> scrapy.Request:
         """Return the request of one column page."""

@@ -55,6 +55,11 @@ def cursor_moves_back(cursor: str | None, sort_end: str) -> bool:
     return not sort_end or int(cursor) < int(sort_end)
 
 
+def walk_key(column: int) -> str:
+    """Return the key of a column's walk: ``724`` for every flash, else ``724:<column>``."""
+    return FEED if column == ALL_FLASHES else f"{FEED}:{column}"
+
+
 class EastMoneyFlashSpider(EastMoneySpider):
     """7×24 flashes (``getFastNewsList``), each an article of its own."""
 
@@ -99,8 +104,13 @@ class EastMoneyFlashSpider(EastMoneySpider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for column in self.columns:
-            yield self.listing("", 1, column)
+        if self.follower is None:  # a follower sends its polls itself
+            for request in self.poll_requests().values():
+                yield request
+
+    def poll_requests(self) -> dict[str, scrapy.Request]:
+        """Return the newest page of every column, by walk key."""
+        return {walk_key(column): self.listing("", 1, column) for column in self.columns}
 
     def listing(self, sort_end: str, page_number: int, column: int = ALL_FLASHES) -> scrapy.Request:
         """Return the request of a column's flashes before cursor ``sort_end`` (empty: the
@@ -139,8 +149,9 @@ class EastMoneyFlashSpider(EastMoneySpider):
         triage = self.triage(SCOPE, listing, response.url)
         cursor = listing.cursor
         end = None if cursor_moves_back(cursor, sort_end) else "cursor"
-        walk = FEED if column == ALL_FLASHES else f"{FEED}:{column}"
-        reason = self.step(SCOPE, walk, listing, triage, end, page_number, self.pages, response.url)
+        reason = self.step(
+            SCOPE, walk_key(column), listing, triage, end, page_number, self.pages, response.url
+        )
         self.note_unfetched(column, listing.entries, triage.new)
         for entry in triage.new:
             if self.wants_page(entry):
@@ -176,6 +187,13 @@ class EastMoneyFlashSpider(EastMoneySpider):
         entry = kwargs["entry"]
         self.count(SCOPE, "flash/page_fallback", entry.url)
         yield self.flash(entry, flash_article(entry), kwargs.get("column", ALL_FLASHES))
+
+    def end_walks(self) -> None:
+        """End a poll's walks (follow mode), and tag the stored flashes they listed; what is
+        left untagged (storage down) a later poll's listing tags."""
+        super().end_walks()
+        self.tag_unfetched("topics", add_topic)
+        self.unfetched.clear()
 
     def closed(self, reason: str) -> None:
         """Add each column to the stored flashes it listed but this run did not fetch for it;

@@ -1,7 +1,8 @@
 """``scrapy crawl site -a source=<name>``: any news site declared in the sources file.
 
 A source with ``sitemaps_from_robots`` also walks every sitemap named by the robots.txt of its
-start URLs' sites (Scrapy's ``sitemap_urls_from_robots``).
+start URLs' sites (Scrapy's ``sitemap_urls_from_robots``). With ``-a follow=10s`` the crawl keeps
+polling the start URLs of the chosen sources that declare ``follow = true`` (:mod:`crawler.follow`).
 
 Arguments: ``source`` (an entry of ``NEWS_SOURCES_FILE``, or several separated by commas; without
 it every enabled entry), ``date`` (``2015-03-02``: the day that
@@ -69,11 +70,17 @@ class SiteSpider(ListingSpider):
         spider.sources = choose_sources(crawler, spider.source_arg)
         spider.scopes = {name: site_scope(source) for name, source in spider.sources.items()}
         spider.day = crawl_day(spider.date_arg, datetime.now(spider.zone).date())
+        if spider.follower is not None and not any(s.follow for s in spider.sources.values()):
+            raise ValueError(
+                "follow=…: none of the chosen sources declares `follow = true` in sources.toml"
+            )
         slots = download_slots(spider.sources.values(), crawler.settings.getdict("DOWNLOAD_SLOTS"))
         crawler.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.follower is not None:  # a follower sends its polls itself
+            return
         for source in self.sources.values():
             for start in source.start_urls:
                 issue = self.day.isoformat() if start.dated else None
@@ -81,6 +88,18 @@ class SiteSpider(ListingSpider):
             if source.sitemaps_from_robots:
                 for url in source.robots_urls(self.day):
                     yield self.request(source, url, self.parse_robots)
+
+    def poll_requests(self) -> dict[str, scrapy.Request]:
+        """Return the first page of every start URL of the sources that declare ``follow``
+        (dated ones filled with today's date), by walk key."""
+        day = datetime.now(self.zone).date()
+        polls = {}
+        for source in self.sources.values():
+            for start in source.start_urls if source.follow else ():
+                issue = day.isoformat() if start.dated else None
+                request = self.listing(source, start.expand(day), start.kind, 1, issue)
+                polls[request.cb_kwargs["walk"]] = request
+        return polls
 
     def scope_of(self, request: scrapy.Request) -> Scope:
         """Return the scope of the source a request was made for."""

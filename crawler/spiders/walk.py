@@ -19,6 +19,11 @@ Stats live under the scope's prefix (``news/eastmoney``, ``news/site/<source>``)
 batch, ``ignored`` and the listing's own),
 ``bad/<reason>``, ``stop/<reason>`` and ``articles/<feed kind>``.
 
+Follow mode (:mod:`crawler.follow`, ``-a follow=10s``): a spider that can follow builds its polls'
+first pages (:meth:`ListingSpider.poll_requests`); a poll's walk also stops at a page holding any
+stored entry (``reached_known``), and ends (:meth:`ListingSpider.end_walks`: complete, what it
+requested forgotten) once its articles are stored.
+
 Interrupted walks. "Stop at the first page with nothing new" is sound only when the listing's
 previous walk completed: a walk cut short (``kill -9``, OOM, a listing page that failed) leaves
 stored pages above articles it never requested or never stored. So every walk keeps a record
@@ -35,6 +40,7 @@ no page with nothing new ends the walk. Counted under ``news/walk/``: ``started`
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -45,6 +51,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from crawler.follow import FOLLOW_META, Follower, Policy, parse_interval
 from crawler.incremental import KnownArticles
 from crawler.normalize.dates import parse_publish_time
 from crawler.normalize.identity import article_id, canonicalize
@@ -56,6 +63,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from twisted.python.failure import Failure
 
     from crawler.items import Article
@@ -84,11 +92,13 @@ class Scope:
 class Triage:
     """A listing page sorted out: entries to request, and what the stop rules need to know.
 
-    ``unknown`` counts the entries storage lacks, those this run already requested included.
+    ``unknown`` counts the entries storage lacks, those this run already requested included;
+    ``known`` those storage holds.
     """
 
     new: list[ListingEntry] = field(default_factory=list)
     unknown: int = 0
+    known: int = 0
     reached_since: bool = False
 
 
@@ -100,19 +110,24 @@ def stop_reason(
     max_pages: int,
     *,
     holding: bool = False,
+    following: bool = False,
 ) -> str | None:
     """Return why a listing walk ends at this page, or ``None`` to follow the next one.
 
     The rules every walk shares come first: a page listing no entry and no child sitemap
     (``empty``), a page whose entries storage all holds (``nothing_new``; not while ``holding``,
-    a resumed walk short of its previous walk's frontier), a page reaching ``since``
-    (``since``). Then ``end``, the listing's own end as its spider sees it (``last_page``,
-    ``cursor``; ``None`` while there is more), then the page limit (``max_pages``).
+    a resumed walk short of its previous walk's frontier), in follow mode a page of which
+    storage holds some entries (``reached_known``: the walk goes on only past pages entirely
+    new), a page reaching ``since`` (``since``). Then ``end``, the listing's own end as its
+    spider sees it (``last_page``, ``cursor``; ``None`` while there is more), then the page limit
+    (``max_pages``).
     """
     if not listing.entries and not listing.sitemaps:
         return "empty"
     if listing.entries and not triage.unknown and not holding:
         return "nothing_new"
+    if following and triage.known and not holding:
+        return "reached_known"
     if triage.reached_since:
         return "since"
     if end is not None:
@@ -141,6 +156,8 @@ class Walk:
     seen_target: bool = False
     reached: Frontier | None = None
     stop: str | None = None
+    #: The page at which it passed its frontier (0: it did not, or never held).
+    passed_at: int = 0
 
     def record(self, *, complete: bool = False) -> WalkRecord:
         """Return the walk's record: how far it reached, the frontier it still has to pass."""
@@ -193,6 +210,15 @@ def passes(target: Frontier | None, ids: Sequence[str], seen_before: bool) -> tu
     return ids[last] == target.ids[-1] and last < len(ids) - 1, True
 
 
+def follow_page_limit(walk: Walk, max_pages: int) -> int:
+    """Return the page a following walk may not go past: none while it holds for a known
+    frontier (a backlog deeper than ``max_pages`` is walked through, over as many polls as it
+    takes), ``max_pages`` past the page where it passed it, else ``max_pages``."""
+    if walk.holding and walk.target is not None:
+        return sys.maxsize
+    return walk.passed_at + max_pages
+
+
 def deepest(reached: Frontier | None, page: int, ids: Sequence[str]) -> Frontier:
     """Return the deeper of ``reached`` and this page; a page without ids keeps the ids before."""
     if reached is not None and reached.page > page:
@@ -223,8 +249,10 @@ class ListingSpider(scrapy.Spider):
     #: :meth:`triage` asks it which articles other workers have claimed. ``None`` on one host.
     frontier: Any = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, follow: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.follow_arg = follow
+        self.follower: Follower | None = None
         # What this run requested, by native id or URL: an entry in two listings is fetched once.
         self.requested: set[str] = set()
         # This run's listing walks, by listing key.
@@ -236,16 +264,56 @@ class ListingSpider(scrapy.Spider):
         spider.zone = ZoneInfo(option(crawler.settings, "NEWS_DEFAULT_TIMEZONE"))
         spider.known = KnownArticles.from_crawler(crawler)
         spider.walk_store = WalkStore.from_settings(crawler.settings, spider.name)
+        if spider.follow_arg:
+            spider.start_following(crawler, parse_interval(spider.follow_arg))
         return spider
 
-    def closed(self, reason: str) -> None:
-        """Mark the walks complete when the crawl finished cleanly; release storage.
+    # --- follow mode (crawler.follow) ---------------------------------------------------------
 
-        Called after the item pipelines closed: every article the walks requested is stored
-        (or spooled) by now. A walk with no stop reason (a listing page failed) stays unfinished.
-        """
+    def start_following(self, crawler: Crawler, interval: float) -> None:
+        """Keep this crawl polling every ``interval`` seconds; SIGTERM (``shutdown``) becomes a
+        clean end of the run."""
+        policy = Policy.from_settings(crawler.settings, interval)
+        self.follower = Follower(
+            crawler, policy, self.poll_requests, self.end_walks, self.followed, self.follow_failed
+        )
+        self.follower.connect()
+        ok_reasons = option(crawler.settings, "NEWS_RUN_OK_REASONS")
+        # Settings are still open while the spider is built (Scrapy applies them after).
+        crawler.settings.set("NEWS_RUN_OK_REASONS", [*ok_reasons, "shutdown"], priority="spider")
+        logger.info("Following: a poll every %.1f s (%s)", interval, policy)
+
+    def poll_requests(self) -> dict[str, scrapy.Request]:
+        """Return the first-page requests of a poll, by listing key (spiders that can follow)."""
+        raise NotImplementedError(f"{self.name} has no follow mode")
+
+    def followed(self, response: Response, **kwargs: Any) -> Any:
+        """Read a poll's response with the callback it was built with; a 304 is not read."""
+        assert self.follower is not None
+        if not self.follower.answered(response):
+            return []
+        return getattr(self, response.meta[FOLLOW_META]["callback"])(response, **kwargs)
+
+    def follow_failed(self, failure: Failure) -> Any:
+        """Count a failed poll (``Retry-After`` noted), then as every failed request."""
+        assert self.follower is not None
+        self.follower.failed(failure)
+        return self.failed(failure)
+
+    def end_walks(self) -> None:
+        """End this poll's walks once their articles are stored: mark them complete, forget
+        what they requested (the next poll asks storage). A walk cut at its page limit stays
+        unfinished: the next poll walks on past it, so a backlog is never skipped."""
+        self.finish_walks(clean=True, unfinished=("max_pages",))
+        self.walks.clear()
+        self.requested.clear()
+
+    def finish_walks(self, *, clean: bool, unfinished: tuple[str, ...] = ()) -> None:
+        """Mark the walks complete when ``clean`` (every article they requested is stored) and
+        they reached a stop rule (other than those ``unfinished``); count and log the others as
+        unfinished."""
         for walk in self.walks.values():
-            complete = reason == "finished" and walk.stop is not None
+            complete = clean and walk.stop is not None and walk.stop not in unfinished
             if complete:
                 self.walk_store.save(
                     walk.listing, walk.record(complete=True), walk.started_at, walk.stop
@@ -258,6 +326,14 @@ class ListingSpider(scrapy.Spider):
                     walk.reached.page if walk.reached else "-",
                     walk.stop or "no stop rule reached",
                 )
+
+    def closed(self, reason: str) -> None:
+        """Mark the walks complete when the crawl finished cleanly; release storage.
+
+        Called after the item pipelines closed: every article the walks requested is stored
+        (or spooled) by now. A walk with no stop reason (a listing page failed) stays unfinished.
+        """
+        self.finish_walks(clean=reason == "finished")
         self.known.close()
         self.walk_store.close()
 
@@ -309,6 +385,7 @@ class ListingSpider(scrapy.Spider):
         claimed = self.frontier.claimed(unknown) if self.frontier is not None else set()
         for entry, identity in zip(fresh, ids, strict=True):
             if identity not in unknown:
+                result.known += 1
                 self.count(scope, "skipped/known", entry.url)
                 continue
             result.unknown += 1
@@ -321,6 +398,8 @@ class ListingSpider(scrapy.Spider):
                 continue
             self.requested.add(key)
             result.new.append(entry)
+        if self.follower is not None:
+            self.follower.read(len(result.new))
         return result
 
     def claim_key(self, request: scrapy.Request) -> str:
@@ -387,11 +466,20 @@ class ListingSpider(scrapy.Spider):
             passed, walk.seen_target = passes(walk.target, ids, walk.seen_target)
             if passed:
                 walk.holding = False
+                walk.passed_at = page
                 self.crawler.stats.inc_value("news/walk/passed")
                 logger.info(
                     "%s: %s passed its previous frontier at page %d", scope.label, listing_key, page
                 )
-        reason = stop_reason(listing, triage, end, page, max_pages, holding=walk.holding)
+        following = self.follower is not None
+        if following:
+            max_pages = follow_page_limit(walk, max_pages)
+        # The page where a walk passes its frontier lists the frontier's stored stories, then
+        # the ones it never reached: not a page to stop at for holding stored stories.
+        partial_stops = following and walk.passed_at != page
+        reason = stop_reason(
+            listing, triage, end, page, max_pages, holding=walk.holding, following=partial_stops
+        )
         if walk.holding and listing.entries and not triage.unknown:
             self.crawler.stats.inc_value("news/walk/walked_past_known")
             logger.debug("%s: nothing new at %s, walked past (resuming)", scope.label, url)

@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -270,6 +270,32 @@ def test_spider_takes_enabled_sources_and_their_politeness() -> None:
         "site:cmrnn": {"delay": 1.0, "concurrency": 2},
         "site:zggsb": {"delay": 9},
     }
+
+
+def test_a_following_site_crawl_polls_the_sources_that_declare_follow(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    entry = (
+        '[[source]]\nname = "{}"\npublisher = "P"\nstart_urls = ["{}"]\narticle_pattern = "/a/"\n'
+    )
+    path.write_text(
+        entry.format("quiet", "https://q.example/list")
+        + entry.format("live", "https://l.example/{date:%Y%m%d}/list")
+        + "follow = true\n",
+        "utf-8",
+    )
+    settings = get_project_settings()
+    settings.set("NEWS_SOURCES_FILE", str(path))
+    crawler = Crawler(SiteSpider, settings)  # settings still open, as in a real crawl
+    spider = SiteSpider.from_crawler(crawler, follow="30s")
+    assert spider.follower is not None
+    assert "shutdown" in crawler.settings.getlist("NEWS_RUN_OK_REASONS")  # SIGTERM: a clean end
+    assert spider.follower.policy.interval == 30.0
+    today = datetime.now(spider.zone).strftime("%Y%m%d")
+    ((key, request),) = spider.poll_requests().items()
+    assert request.url == f"https://l.example/{today}/list"
+    assert key == f"live {request.url}"
+    with pytest.raises(ValueError, match="none of the chosen sources declares `follow = true`"):
+        SiteSpider.from_crawler(Crawler(SiteSpider, settings), source="quiet", follow="30s")
 
 
 def test_download_slots_and_crawl_day() -> None:

@@ -223,6 +223,23 @@ def test_stop_reason(
     assert stop_reason(page, triage, end, number, max_pages=3) == reason
 
 
+@pytest.mark.parametrize(
+    ("triage", "holding", "reason"),
+    [
+        (Triage(unknown=2), False, None),  # every entry new: a burst, walk on
+        (Triage(unknown=1, known=1), False, "reached_known"),
+        (Triage(unknown=1, known=1), True, None),  # resuming: hold until the frontier
+        (Triage(known=2), False, "nothing_new"),
+    ],
+)
+def test_a_follower_walks_on_only_past_pages_entirely_new(
+    triage: Triage, holding: bool, reason: str | None
+) -> None:
+    page = listing(2)
+    assert stop_reason(page, triage, None, 1, 3, holding=holding, following=True) == reason
+    assert stop_reason(page, triage, None, 1, 3, holding=holding) != "reached_known"
+
+
 def column_case(rule: str) -> tuple[EastMoneyColumnSpider, Any, dict[str, Any]]:
     codes = [f"20260110{n:010d}" for n in range(1, 4)]
     records = [

@@ -59,6 +59,30 @@ def test_unknown_asks_once_and_knows_merged_copies(
     known.close()
 
 
+def test_stored_ids_are_remembered_within_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = mongo_client(monkeypatch)
+    settings = storage_settings(client, tmp_path)
+    pipeline = open_pipeline(make_crawler(**settings))
+    for n in (1, 3, 5):
+        pipeline.process_item(article(n))
+    pipeline.close_spider()
+    counting = CountingClient(client)
+    settings.update(NEWS_MONGO_CLIENT_FACTORY=lambda uri, **kw: counting, NEWS_KNOWN_CACHE_SIZE=2)
+    known = KnownArticles.from_crawler(make_crawler(**settings))
+    ids = [str(article(n).id) for n in (1, 3, 5)]
+    for identity in (ids[0], ids[1], ids[0]):
+        assert known.unknown([identity]) == set()
+    assert counting.finds == 2  # the second ask of the first id costs no query
+    assert known.unknown([ids[2]]) == set()  # remembered; forgets the least recent, the second
+    assert list(known.cache) == [ids[0], ids[2]]
+    assert known.unknown([ids[1]]) == set()
+    assert counting.finds == 4
+    assert len(known.cache) == 2
+    known.close()
+
+
 def test_storage_off_means_everything_is_unknown() -> None:
     known = KnownArticles.from_crawler(make_crawler(NEWS_MONGO_URI=""))
     assert known.unknown(["a", "b"]) == {"a", "b"}
