@@ -38,7 +38,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import call_later
 
-from crawler.middlewares import retry_after_seconds
+from crawler.middlewares import RetryBackoffMiddleware, retry_after_seconds
 from crawler.options import option
 
 if TYPE_CHECKING:
@@ -134,6 +134,16 @@ def validators(headers: Mapping[str, Any]) -> dict[str, str]:
         if value:
             found[condition] = value.decode("latin-1") if isinstance(value, bytes) else str(value)
     return found
+
+
+def retries_held(crawler: Crawler) -> int:
+    """Return how many requests the retry back-off holds back (:class:`~crawler.middlewares.
+    RetryBackoffMiddleware`): the engine sees none of them, so the spider may be idle."""
+    engine = crawler.engine
+    if engine is None:
+        return 0
+    middlewares = engine.downloader.middleware.middlewares
+    return sum(len(m.held) for m in middlewares if isinstance(m, RetryBackoffMiddleware))
 
 
 @dataclass(slots=True)
@@ -254,6 +264,10 @@ class Follower:
     def idle(self) -> None:
         """The walk ended (or the pause runs): store, mark, schedule the next poll; stay open."""
         if self.pending is not None:
+            raise DontCloseSpider
+        if self.poll is not None and retries_held(self.crawler):
+            # A request of this walk waits out a retry back-off: the walk is not over yet, and
+            # marking it complete now would lose that article if the process died meanwhile.
             raise DontCloseSpider
         if self.poll is not None:
             self.end(self.poll)

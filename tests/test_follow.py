@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.project import get_project_settings
 
 from crawler.extensions.runs import period_stats
 from crawler.follow import (
     MAX_RETRY_AFTER,
+    Follower,
     Policy,
     Poll,
     jittered,
@@ -18,6 +22,7 @@ from crawler.follow import (
     parse_interval,
     validators,
 )
+from crawler.middlewares import RetryBackoffMiddleware
 from crawler.spiders.eastmoney import EastMoneyColumnSpider
 from crawler.spiders.eastmoney_724 import EastMoneyFlashSpider
 from tests.conftest import make_crawler
@@ -131,3 +136,39 @@ def test_the_column_and_flash_spiders_poll_their_first_pages() -> None:
     polls = flashes.poll_requests()
     assert list(polls) == ["724", "724:103"]
     assert all("sortEnd=&" in request.url for request in polls.values())
+
+
+def test_a_worker_of_a_batch_refuses_to_follow() -> None:
+    """Its batch would claim the first listing page once: every later poll would be dropped."""
+    settings = get_project_settings()
+    settings.set("NEWS_REDIS_URL", "redis://127.0.0.1:1/0")
+    with pytest.raises(ValueError, match="follow mode runs on one host"):
+        EastMoneyFlashSpider.from_crawler(Crawler(EastMoneyFlashSpider, settings), follow="10s")
+
+
+def test_a_walk_is_not_ended_while_a_retry_of_it_is_held_back() -> None:
+    """The retry back-off holds a request outside the engine, so the spider goes idle: the walk
+    must not be marked complete (and its article forgotten) before that request is answered."""
+    crawler = make_crawler()
+    backoff = RetryBackoffMiddleware(crawler, base=1.0, cap=10.0)
+    downloader = SimpleNamespace(middleware=SimpleNamespace(middlewares=[backoff]))
+    crawler.engine = SimpleNamespace(downloader=downloader, spider=None)  # type: ignore[assignment]
+    ended: list[bool] = []
+    follower = Follower(
+        crawler,
+        Policy(interval=10.0),
+        polls=dict,
+        ended=lambda: ended.append(True),
+        callback=lambda response: None,
+        errback=lambda failure: None,
+    )
+    follower.poll = Poll(read=1, new=1)
+    backoff.held[Request("https://example.com/a/1.html")] = SimpleNamespace()  # type: ignore[assignment]
+    with pytest.raises(DontCloseSpider):
+        follower.idle()
+    assert ended == []
+    backoff.held.clear()  # released and answered
+    with pytest.raises(DontCloseSpider):
+        follower.idle()
+    assert ended == [True]
+    follower.closed()

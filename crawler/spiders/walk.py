@@ -51,6 +51,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url, url_query_cleaner
 
+from crawler.distributed import is_worker
 from crawler.follow import FOLLOW_META, Follower, Policy, parse_interval
 from crawler.incremental import KnownArticles
 from crawler.normalize.dates import parse_publish_time
@@ -272,7 +273,13 @@ class ListingSpider(scrapy.Spider):
 
     def start_following(self, crawler: Crawler, interval: float) -> None:
         """Keep this crawl polling every ``interval`` seconds; SIGTERM (``shutdown``) becomes a
-        clean end of the run."""
+        clean end of the run. A worker of a batch cannot follow: its batch claims each listing
+        page once, so every poll after the first would be dropped as claimed."""
+        if is_worker(crawler.settings):
+            raise ValueError(
+                "follow mode runs on one host: it cannot be a worker of a batch "
+                "(unset NEWS_REDIS_URL, or crawl from a timer instead of following)"
+            )
         policy = Policy.from_settings(crawler.settings, interval)
         self.follower = Follower(
             crawler, policy, self.poll_requests, self.end_walks, self.followed, self.follow_failed
