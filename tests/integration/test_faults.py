@@ -123,6 +123,8 @@ def crawlall(tmp_path: Path, uri: str, **settings: str) -> subprocess.Popen[str]
         "NEWS_SPOOL_DIR": str(tmp_path / "spool"),
         "NEWS_RUNS_FILE": str(tmp_path / "runs.jsonl"),
         "NEWS_LOCK_FILE": str(tmp_path / "crawlall.lock"),
+        # Its own: tests running at once (pytest-xdist) must not share the checkout's jobs/site.
+        "NEWS_JOBDIR": str(tmp_path / "jobs" / "{spider}"),
         **settings,
     }
     return subprocess.Popen(
