@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: MongoDB's code for a refused duplicate key (a lease held, a story stored already).
 DUPLICATE_KEY = 11000
 #: How long a lease holds when its writer never gives it back (a crash): far longer than a bulk
 #: write takes, and than the clock difference of two hosts.

@@ -41,7 +41,7 @@ from crawler.store.documents import (
     sighting,
 )
 from crawler.store.fingerprint import hamming
-from crawler.store.leases import holding, story_leases
+from crawler.store.leases import DUPLICATE_KEY, holding, story_leases
 from crawler.store.mongo import articles, connect, prepare_collection, release_client
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ MERGED = "merged"
 _MERGE_ATTEMPTS = 3
 #: How often a batch is resolved and written when other writers keep changing its stories.
 _WRITE_ATTEMPTS = 3
-DUPLICATE_KEY = 11000
 #: MongoDB's limit on one document. Checked here, not left to the server: FerretDB stores
 #: larger documents, and a story must be refused the same way whatever the server.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
