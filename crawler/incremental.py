@@ -7,7 +7,7 @@ MongoDB fetches everything.
 
 Ids found stored are remembered (at most ``NEWS_KNOWN_CACHE_SIZE``, the least recently asked
 forgotten first): a following crawl re-reads the same first page every few seconds, and a page
-whose ids are all remembered costs no query. Memory stays flat however long the crawl runs.
+whose ids are all remembered costs no query. The cache is bounded however long the crawl runs.
 """
 
 from __future__ import annotations
@@ -28,11 +28,42 @@ from crawler.store.mongo import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Hashable, Iterable, Iterator
 
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+
+
+class Recent:
+    """A set of at most ``size`` members (none when ``size`` ≤ 0): the least recently added or
+    looked up are forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.members: OrderedDict[Hashable, None] = OrderedDict()
+
+    def __contains__(self, member: Hashable) -> bool:
+        if member not in self.members:
+            return False
+        self.members.move_to_end(member)
+        return True
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self.members)
+
+    def add(self, members: Iterable[Hashable]) -> None:
+        """Add ``members`` as the most recent, forgetting the oldest beyond the bound."""
+        if self.size <= 0:
+            return
+        for member in members:
+            self.members[member] = None
+            self.members.move_to_end(member)
+        while len(self.members) > self.size:
+            self.members.popitem(last=False)
 
 
 class KnownArticles:
@@ -42,9 +73,8 @@ class KnownArticles:
     def __init__(self, config: StorageConfig | None, cache_size: int = 0) -> None:
         self.config = config
         self.client: Any = None
-        self.cache_size = cache_size
         #: Ids found stored, least recently asked first.
-        self.cache: OrderedDict[str, None] = OrderedDict()
+        self.cache = Recent(cache_size)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> KnownArticles:
@@ -58,10 +88,7 @@ class KnownArticles:
         wanted = {i for i in ids if isinstance(i, str)}
         if not wanted or self.config is None:
             return wanted
-        remembered = {i for i in wanted if i in self.cache}
-        for identity in remembered:
-            self.cache.move_to_end(identity)
-        wanted -= remembered
+        wanted -= {i for i in wanted if i in self.cache}
         if not wanted:
             return wanted
         listed = sorted(wanted)
@@ -88,13 +115,7 @@ class KnownArticles:
 
     def remember(self, ids: Iterable[str]) -> None:
         """Remember ``ids`` as stored, forgetting the least recently asked beyond the bound."""
-        if self.cache_size <= 0:
-            return
-        for identity in ids:
-            self.cache[identity] = None
-            self.cache.move_to_end(identity)
-        while len(self.cache) > self.cache_size:
-            self.cache.popitem(last=False)
+        self.cache.add(ids)
 
     def close(self) -> None:
         """Give back the client, if one was taken."""

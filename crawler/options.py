@@ -260,8 +260,9 @@ TABLE: tuple[Option, ...] = (
         _news("NEWS_FOLLOW_RECORD_POLLS", int, 0,
               "… or every this many polls, whichever comes first (0: by time only)"),
         _news("NEWS_KNOWN_CACHE_SIZE", int, 20000,
-              "article ids remembered as stored, so a poll need not ask MongoDB again (bounded: "
-              "the least recently listed are forgotten first)"),
+              "article ids remembered as stored, so a poll need not ask MongoDB again, and "
+              "East Money stories remembered as tagged with a listing's column or security, so "
+              "a poll need not tag them again (each bounded: the least recent forgotten first)"),
     ),
     *_section(
         "Contracts",

@@ -17,6 +17,7 @@ import scrapy
 from pymongo.errors import PyMongoError
 from scrapy.http import TextResponse
 
+from crawler.incremental import Recent
 from crawler.normalize.dates import parse_publish_time
 from crawler.options import option
 from crawler.sources.eastmoney import (
@@ -90,10 +91,13 @@ class EastMoneySpider(ListingSpider):
         self.since_arg = since
         # By tag (a secid, a 7×24 column): ids of the stories its listing named, not fetched for it.
         self.unfetched: dict[Any, set[str]] = {}
+        # (tag, id) pairs this process has written: a follower's next poll lists them again.
+        self.tagged = Recent(0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.tagged = Recent(option(crawler.settings, "NEWS_KNOWN_CACHE_SIZE"))
         if spider.since_arg:
             spider.cutoff = parse_since(spider.since_arg, datetime.now(UTC), spider.zone)
         return spider
@@ -152,10 +156,13 @@ class EastMoneySpider(ListingSpider):
         self, tag: Any, entries: Iterable[ListingEntry], fetched: Iterable[ListingEntry]
     ) -> None:
         """Remember the stories a listing of ``tag`` named but this run does not fetch for it
-        (stored already, requested for another listing, older than ``since``)."""
+        (stored already, requested for another listing, older than ``since``), but for those
+        this process has tagged already."""
         fetched_ids = {entry_id(SCOPE.source, entry) for entry in fetched}
         ids = {entry_id(SCOPE.source, entry) for entry in entries} - fetched_ids
-        self.unfetched.setdefault(tag, set()).update(i for i in ids if i)
+        self.unfetched.setdefault(tag, set()).update(
+            i for i in ids if i and (tag, i) not in self.tagged
+        )
 
     def tag_unfetched(self, kind: str, add: Callable[[Any, list[str], Any], int]) -> None:
         """Give the stored stories of :meth:`note_unfetched` their tags: ``add(collection, ids,
@@ -174,7 +181,9 @@ class EastMoneySpider(ListingSpider):
                 try:
                     collection = articles(client, config)
                     for tag in list(pending):
-                        tagged += add(collection, pending.pop(tag), tag)
+                        ids = pending.pop(tag)
+                        tagged += add(collection, ids, tag)
+                        self.tagged.add((tag, i) for i in ids)
                 finally:
                     release_client(config)
             except PyMongoError as error:

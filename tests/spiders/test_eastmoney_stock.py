@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
 from crawler.sources.eastmoney.securities import Security
 from crawler.spiders.eastmoney_stock import EastMoneyStockSpider, read_watchlist, watchlist
 from tests.conftest import FIXTURES
 from tests.spiders.support import json_response, run
-from tests.spiders.test_eastmoney import make_spider, start_requests, stats
+from tests.spiders.test_eastmoney import FakeKnown, make_spider, start_requests, stats
+from tests.storage_support import mongo_client, storage_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -158,3 +160,30 @@ def test_one_incomplete_record_among_good_ones_is_skipped_not_a_shape_change() -
 def test_security_argument_of_a_contract_needs_no_watchlist() -> None:
     spider = make_spider(EastMoneyStockSpider)
     assert spider.security("116.01211") == Security("116.01211", "01211", "HK")
+
+
+def test_a_story_tagged_once_is_not_tagged_again_by_the_same_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A follower re-lists the same stored stories every poll: each is tagged once."""
+    settings = storage_settings(mongo_client(monkeypatch), tmp_path, NEWS_MONGO_URI="mongodb://x")
+    crawler = get_crawler(
+        EastMoneyStockSpider, {"NEWS_DEFAULT_TIMEZONE": "Asia/Shanghai", **settings}
+    )
+    crawler.stats.open_spider()
+    spider = EastMoneyStockSpider.from_crawler(crawler, securities="1.600519")
+    crawler.spider = spider
+    spider.known = FakeKnown([f"eastmoney:{CODES[0]}"])
+    calls: list[list[str]] = []
+
+    def add(collection: Any, ids: list[str], secid: str) -> int:
+        calls.append(ids)
+        return len(ids)
+
+    listing(spider)
+    spider.tag_unfetched("securities", add)
+    assert calls == [[f"eastmoney:{CODES[0]}"]]
+    spider.unfetched.clear()
+    listing(spider)  # the next poll lists both again; the second was requested by the first
+    spider.tag_unfetched("securities", add)
+    assert calls[1] == [f"eastmoney:{CODES[1]}"]
