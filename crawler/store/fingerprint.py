@@ -107,19 +107,41 @@ def near_dup_eligible(text: str) -> bool:
     return len(letters(text)) >= NEAR_DUP_MIN_CHARS
 
 
-def simhash_bands(value: int, distance: int) -> list[str]:
-    """Split a SimHash into ``distance + 1`` bands, each keyed ``<bands>:<index>:<hex value>``.
-
-    By the pigeonhole principle two SimHashes within ``distance`` bits agree on at least one band,
-    so an index on the bands finds every candidate without scanning the collection.
-    """
-    count = distance + 1
+def _blocks(value: int, count: int) -> list[int]:
+    """Cut a SimHash's 64 bits (low bits first) into ``count`` blocks as even as can be."""
     unsigned = value & _MASK
-    keys = []
+    blocks = []
     start = 0
     for index in range(count):
         width = _BITS // count + (1 if index < _BITS % count else 0)
-        chunk = unsigned >> start & ((1 << width) - 1)
-        keys.append(f"{count}:{index}:{chunk:x}")
+        blocks.append(unsigned >> start & ((1 << width) - 1))
         start += width
-    return keys
+    return blocks
+
+
+def simhash_bands(value: int, distance: int) -> list[str]:
+    """Return a SimHash's index keys: two SimHashes within ``distance`` bits share at least one.
+
+    The 64 bits are cut into ``distance + 2`` blocks. Two hashes that differ in at most
+    ``distance`` bits differ in at most ``distance`` blocks, so two blocks at least agree
+    (pigeonhole); each key names a pair of blocks, ``<blocks>p:<i>.<j>:<hex>.<hex>``. A key of
+    one block (``distance + 1`` bands, :func:`legacy_bands`) is only 7 bits wide at distance 8:
+    an unrelated story shares one with probability 1/15, so every lookup returned that share of
+    the dedupe window. A pair of blocks is 12 to 14 bits wide: 45 keys, shared by chance with
+    probability 1/140.
+    """
+    count = distance + 2
+    blocks = _blocks(value, count)
+    return [
+        f"{count}p:{i}.{j}:{blocks[i]:x}.{blocks[j]:x}"
+        for i in range(count)
+        for j in range(i + 1, count)
+    ]
+
+
+def legacy_bands(value: int, distance: int) -> list[str]:
+    """Return the one-block keys earlier finews stored (``distance + 1`` blocks, each keyed
+    ``<bands>:<index>:<hex>``; two SimHashes within ``distance`` bits share at least one).
+    Lookups ask for these too, so the stories stored with them are still found."""
+    count = distance + 1
+    return [f"{count}:{index}:{block:x}" for index, block in enumerate(_blocks(value, count))]

@@ -40,13 +40,11 @@ from crawler.store.documents import (
     merge_union_field,
     sighting,
 )
-from crawler.store.fingerprint import hamming
+from crawler.store.fingerprint import hamming, legacy_bands
 from crawler.store.leases import DUPLICATE_KEY, holding, story_leases
 from crawler.store.mongo import articles, connect, prepare_collection, release_client
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from crawler.store.leases import Leases
     from crawler.store.mongo import StorageConfig
 
@@ -68,6 +66,9 @@ _WRITE_ATTEMPTS = 3
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 #: Fields read back for resolution: everything but the bodies.
 _PROJECTION = {"body_html": 0, "body_text": 0}
+#: Stored candidates read per round trip while resolving (most of what the band lookup returns
+#: shares a band by chance and is dropped at once).
+_CANDIDATES_PER_READ = 200
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class ArticleStore:
                 result.rejected.append(record)
                 continue
             pairs.append((record, document))
-        stories = [Story(doc, new=False) for doc in self._candidates([d for _, d in pairs])]
+        stories = self._candidates([d for _, d in pairs])
         touched: list[Story] = []
         for record, document in pairs:
             story, outcome = self._match(document, stories)
@@ -250,8 +251,13 @@ class ArticleStore:
                 touched.append(story)
         return touched
 
-    def _candidates(self, documents: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        """Return the stored documents any of ``documents`` could match (one query)."""
+    def _candidates(self, documents: list[dict[str, Any]]) -> list[Story]:
+        """Return the stored stories any of ``documents`` matches (one query).
+
+        The band lookup also finds stories that share a band by chance and match nothing; they
+        are dropped as the cursor reads them (``_CANDIDATES_PER_READ`` at a time), so what a
+        batch holds does not grow with the collection.
+        """
         ids = [d["_id"] for d in documents]
         clauses: list[dict[str, Any]] = [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]
         urls = [d["canonical_url"] for d in documents if "canonical_url" in d]
@@ -265,17 +271,23 @@ class ArticleStore:
             window = {"$gte": published - self.window, "$lte": published + self.window}
             clauses.append({"content_hash": document["content_hash"], "published_at": window})
             if document["simhash_bands"]:
-                bands = {"$in": document["simhash_bands"]}
-                clauses.append({"simhash_bands": bands, "published_at": window})
-        return self.collection.find({"$or": clauses}, _PROJECTION)
+                keys = document["simhash_bands"] + legacy_bands(document["simhash"], self.distance)
+                clauses.append({"simhash_bands": {"$in": keys}, "published_at": window})
+        cursor = self.collection.find({"$or": clauses}, _PROJECTION)
+        stored = (Story(doc, new=False) for doc in cursor.batch_size(_CANDIDATES_PER_READ))
+        return [story for story in stored if self._matches_any(story, documents)]
+
+    def _matches_any(self, story: Story, documents: list[dict[str, Any]]) -> bool:
+        """Tell whether a stored ``story`` is one of ``documents``' by identity, URL or text."""
+        return any(
+            _same_identity(story, document) or self._is_copy(document, story)
+            for document in documents
+        )
 
     def _match(self, document: dict[str, Any], stories: list[Story]) -> tuple[Story | None, str]:
         """Return the story ``document`` belongs to and the outcome, layer by layer."""
         for story in stories:
-            if story.knows_id(document["_id"]) or (
-                "canonical_url" in document
-                and story.doc.get("canonical_url") == document["canonical_url"]
-            ):
+            if _same_identity(story, document):
                 return story, self._revision_outcome(story, document)
         return self._content_match(document, stories)
 
@@ -320,7 +332,7 @@ class ArticleStore:
         dated = [s for s in stories if isinstance(s.doc.get("published_at"), datetime)]
         if not dated:
             return
-        stored = [Story(doc, new=False) for doc in self._candidates([s.doc for s in dated])]
+        stored = self._candidates([s.doc for s in dated])
         merged: set[str] = set()
         for story in dated:
             if story.doc["_id"] in merged:
@@ -500,6 +512,13 @@ def add_topic(collection: Any, ids: list[str], topic: int) -> int:
     with leases.hold(stories):
         update = {"$addToSet": {"topics": topic}}
         return int(collection.update_many({"_id": {"$in": stories}}, update).modified_count)
+
+
+def _same_identity(story: Story, document: Mapping[str, Any]) -> bool:
+    """Tell whether ``document`` is ``story`` by id (its own or a sighting's) or canonical URL."""
+    return story.knows_id(document["_id"]) or (
+        "canonical_url" in document and story.doc.get("canonical_url") == document["canonical_url"]
+    )
 
 
 def _age(document: Mapping[str, Any]) -> tuple[datetime, str]:

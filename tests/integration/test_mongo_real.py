@@ -80,7 +80,7 @@ def test_validator_and_indexes(
     with pytest.raises(WriteError):
         collection.insert_one({"_id": "x", "title": 5})
     plan = collection.find(
-        {"simhash_bands": "9:0:0", "published_at": {"$gte": PUBLISHED}}
+        {"simhash_bands": "10p:0.1:0.0", "published_at": {"$gte": PUBLISHED}}
     ).explain()
     assert "IXSCAN" in str(plan["queryPlanner"]["winningPlan"])
 

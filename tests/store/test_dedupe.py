@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,12 +13,16 @@ from crawler.store.fingerprint import (
     NEAR_DUP_MIN_CHARS,
     content_hash,
     hamming,
+    legacy_bands,
     near_dup_eligible,
     normalise_text,
     simhash,
     simhash_bands,
 )
 from tests.storage_support import duplicate_groups, normalisation_chain, post_article
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 DEFAULT_DISTANCE = OPTIONS["NEWS_DEDUPE_NEAR_DISTANCE"].default
 
@@ -58,8 +63,10 @@ def test_hamming_reads_signed_values_as_64_bits() -> None:
 def test_bands_pigeonhole_any_match_within_distance_shares_a_band(distance: int) -> None:
     rng = random.Random(distance)
     bands = simhash_bands(0, distance)
-    assert len(bands) == distance + 1
-    assert all(key.startswith(f"{distance + 1}:") for key in bands)
+    assert len(bands) == (distance + 2) * (distance + 1) // 2  # every pair of distance + 2 blocks
+    assert len(set(bands)) == len(bands)
+    assert all(key.startswith(f"{distance + 2}p:") for key in bands)
+    assert len(legacy_bands(0, distance)) == distance + 1
     for _ in range(300):
         value = rng.getrandbits(64) - 2**63
         flipped = value
@@ -68,10 +75,34 @@ def test_bands_pigeonhole_any_match_within_distance_shares_a_band(distance: int)
         flipped = (flipped + 2**63) % 2**64 - 2**63
         assert hamming(value, flipped) == distance
         assert set(simhash_bands(value, distance)) & set(simhash_bands(flipped, distance))
+        assert set(legacy_bands(value, distance)) & set(legacy_bands(flipped, distance))
 
 
 def test_bands_differ_for_far_values() -> None:
     assert not set(simhash_bands(0, 8)) & set(simhash_bands(-1, 8))
+    assert not set(legacy_bands(0, 8)) & set(legacy_bands(-1, 8))
+
+
+def test_pair_bands_are_shared_by_chance_ten_times_less_than_single_blocks() -> None:
+    """What a lookup returns besides the real matches: unrelated stories sharing a key."""
+    rng = random.Random(7)
+    values = [rng.getrandbits(64) for _ in range(3000)]
+
+    def shared_by_chance(keys: Callable[[int, int], list[str]]) -> float:
+        index: dict[str, set[int]] = {}
+        for n, value in enumerate(values):
+            for key in keys(value, DEFAULT_DISTANCE):
+                index.setdefault(key, set()).add(n)
+        found = [
+            len(set().union(*(index[k] for k in keys(v, DEFAULT_DISTANCE))) - {n})
+            for n, v in enumerate(values)
+        ]
+        return sum(found) / len(found) / len(values)
+
+    single, pairs = shared_by_chance(legacy_bands), shared_by_chance(simhash_bands)
+    assert 0.05 < single < 0.08  # 1/15 of the window came back to every lookup
+    assert pairs < 0.01
+    assert single / pairs > 8
 
 
 def test_short_flashes_are_not_near_duplicate_candidates() -> None:

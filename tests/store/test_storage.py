@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import MagicMock
 
 import pytest
+from itemadapter import ItemAdapter
 from pymongo.errors import OperationFailure
 from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import mongo_json_schema
 from crawler.store import spool
+from crawler.store.documents import article_document
+from crawler.store.fingerprint import hamming, legacy_bands
 from crawler.store.mongo import ARTICLE_INDEXES, StorageConfig, prepare_collection, redact_uri
 from crawler.store.writer import ArticleStore, Record
 from pipelines.storage import StoragePipeline
@@ -71,7 +74,7 @@ def test_first_sighting_inserts_the_document(client: Any, collection: Any, tmp_p
     assert doc["previous_hashes"] == []
     assert len(doc["content_hash"]) == 40
     assert isinstance(doc["simhash"], int)
-    assert len(doc["simhash_bands"]) == 9
+    assert len(doc["simhash_bands"]) == 45  # pairs of 10 blocks at distance 8
     assert doc["sightings"] == [
         {
             "id": "eastmoney:202611260000000001",
@@ -185,6 +188,35 @@ def test_a_copy_with_a_source_tag_is_a_near_duplicate(
     crawler = run(client, tmp_path, article(1), tagged)
     assert store_stats(crawler) == {"inserted": 1, "duplicate_near": 1}
     assert collection.count_documents({}) == 1
+
+
+def test_a_story_stored_with_single_block_bands_is_still_found(
+    client: Any, collection: Any, tmp_path: Path
+) -> None:
+    run(client, tmp_path, article(1))
+    doc = collection.find_one()
+    old_keys = legacy_bands(doc["simhash"], 8)  # what earlier finews stored
+    collection.update_one({"_id": doc["_id"]}, {"$set": {"simhash_bands": old_keys}})
+    tagged = article(2, body_text=BODY_TEXT.removesuffix("。") + "。（财联社）")
+    crawler = run(client, tmp_path, tagged)
+    assert store_stats(crawler) == {"duplicate_near": 1}
+    assert collection.count_documents({}) == 1
+
+
+def test_stories_sharing_a_band_by_chance_are_dropped_as_read(collection: Any) -> None:
+    store = ArticleStore(collection, 8, timedelta(hours=12))
+    new = article_document(ItemAdapter(article(1)), FETCHED, 8)
+    for n in range(2, 12):  # other texts, given one of the new story's keys
+        text = f"{n}号文件" + BODY_TEXT[::-1]
+        other = article_document(ItemAdapter(article(n, body_text=text)), FETCHED, 8)
+        assert hamming(other["simhash"], new["simhash"]) > 8
+        other["simhash_bands"] = [*other["simhash_bands"], new["simhash_bands"][n]]
+        collection.insert_one(other)
+    assert collection.count_documents({"simhash_bands": {"$in": new["simhash_bands"]}}) == 10
+    assert store._candidates([new]) == []
+    copy = article_document(ItemAdapter(article(12)), FETCHED, 8)
+    collection.insert_one(copy)
+    assert [story.doc["_id"] for story in store._candidates([new])] == [copy["_id"]]
 
 
 def test_content_layers_only_match_within_the_window(
