@@ -258,6 +258,13 @@ class ArticleStore:
         are dropped as the cursor reads them (``_CANDIDATES_PER_READ`` at a time), so what a
         batch holds does not grow with the collection.
         """
+        cursor = self.collection.find(self.candidate_filter(documents), _PROJECTION)
+        stored = (Story(doc, new=False) for doc in cursor.batch_size(_CANDIDATES_PER_READ))
+        return [story for story in stored if self._matches_any(story, documents)]
+
+    def candidate_filter(self, documents: list[dict[str, Any]]) -> dict[str, Any]:
+        """Return the query for the stored stories ``documents`` could match: same id (or a
+        sighting's), same canonical URL, same text or a shared SimHash key within the window."""
         ids = [d["_id"] for d in documents]
         clauses: list[dict[str, Any]] = [{"_id": {"$in": ids}}, {"sightings.id": {"$in": ids}}]
         urls = [d["canonical_url"] for d in documents if "canonical_url" in d]
@@ -273,9 +280,7 @@ class ArticleStore:
             if document["simhash_bands"]:
                 keys = document["simhash_bands"] + legacy_bands(document["simhash"], self.distance)
                 clauses.append({"simhash_bands": {"$in": keys}, "published_at": window})
-        cursor = self.collection.find({"$or": clauses}, _PROJECTION)
-        stored = (Story(doc, new=False) for doc in cursor.batch_size(_CANDIDATES_PER_READ))
-        return [story for story in stored if self._matches_any(story, documents)]
+        return {"$or": clauses}
 
     def _matches_any(self, story: Story, documents: list[dict[str, Any]]) -> bool:
         """Tell whether a stored ``story`` is one of ``documents``' by identity, URL or text."""
