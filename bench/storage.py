@@ -10,10 +10,11 @@ dropped afterwards. Prints:
 
 - the near-duplicate lookup with ``--sizes`` stored articles (random SimHashes published over a
   year, bands as the store writes them): the store's candidate query for a batch of 100 new
-  articles (its time, the documents the server returns and those the store keeps), then ``--probes`` single articles' band
-  lookups (candidates per article), and what the server's ``explain`` says of each query:
-  the plan (an index scan on ``simhash_bands`` or a collection scan), keys and documents
-  examined where the server counts them, FerretDB's ``filterPushdown``;
+  articles (its time, the documents the server returns and those the store keeps), then
+  ``--probes`` single articles' band lookups (candidates per article), and what the server's
+  ``explain`` says of each query: the plan (an index scan on ``simhash_bands`` or a collection
+  scan), keys and documents examined where the server counts them, FerretDB's
+  ``filterPushdown``;
 - items/s writing ``--items`` new articles through the store in batches of 100 (one lookup and
   one unordered bulk write per batch, as a crawl writes) and ``--single-items`` one at a time.
 
