@@ -121,6 +121,46 @@ def build_record(
     }
 
 
+#: The finish reason of a spider that never started (its crawler could not be made or opened).
+NOT_STARTED = "not_started"
+
+
+def describe_error(error: BaseException) -> str:
+    """Return ``Type: message`` of ``error``; when it was raised while handling another (Scrapy
+    closing an engine that failed to open), that one leads: it is why."""
+
+    def text(error: BaseException) -> str:
+        return f"{type(error).__name__}: {error}".rstrip(": ")
+
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return f"{text(cause)} (then {text(error)})" if cause is not None else text(error)
+
+
+def unstarted_record(
+    spider: str,
+    error: BaseException,
+    *,
+    attempted_at: datetime,
+    batch: str | None = None,
+    jobdir: str | None = None,
+) -> dict[str, Any]:
+    """Return the failed run record of a spider that never started, ``error`` saying why."""
+    now = datetime.now(UTC)
+    stats = {
+        "start_time": attempted_at,
+        "finish_time": now,
+        "elapsed_time_seconds": (now - attempted_at).total_seconds(),
+        "finish_reason": NOT_STARTED,
+    }
+    record = build_record(
+        stats, run_id=uuid.uuid4().hex, spider=spider, coverage_fields=[], batch=batch,
+        jobdir=jobdir,
+    )  # fmt: skip
+    why = describe_error(error)[:500]
+    record.update(status=STATUS_FAILED, problems=[f"the spider did not start: {why}"], error=why)
+    return record
+
+
 def period_stats(
     stats: Mapping[str, Any], base: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:

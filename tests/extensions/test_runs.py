@@ -19,6 +19,7 @@ from crawler.extensions.runs import (
     MongoRunSink,
     RunRecorder,
     build_record,
+    describe_error,
     finish_problems,
     summary_line,
 )
@@ -261,3 +262,17 @@ def test_a_sink_that_fails_is_dropped_and_its_client_given_back(
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "ServerSelectionTimeoutError" in message
     assert "s3cret" not in message
+
+
+def test_describe_error_leads_with_the_error_a_failed_cleanup_hid() -> None:
+    assert describe_error(ValueError("bad column")) == "ValueError: bad column"
+    try:
+        try:
+            raise ConnectionError("Redis refused")
+        except ConnectionError:
+            raise RuntimeError("Engine slot not assigned")  # noqa: B904 (what Scrapy does)
+    except RuntimeError as error:
+        hidden = error
+    assert describe_error(hidden) == (
+        "ConnectionError: Redis refused (then RuntimeError: Engine slot not assigned)"
+    )
