@@ -13,8 +13,10 @@ from scrapy import Spider
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
+from crawler.distributed import worker_lost
 from crawler.extensions.progress import Progress, format_progress, measure
 from crawler.extensions.runs import (
+    LOST_PROBLEM,
     FileRunSink,
     MongoRunSink,
     RunRecorder,
@@ -276,3 +278,38 @@ def test_describe_error_leads_with_the_error_a_failed_cleanup_hid() -> None:
     assert describe_error(hidden) == (
         "ConnectionError: Redis refused (then RuntimeError: Engine slot not assigned)"
     )
+
+
+def test_a_worker_found_dead_has_its_running_record_ended_once_and_only_that() -> None:
+    crawler, recorder = recorded_crawler(NEWS_RUN_BATCH="b9")
+    recorder.spider_opened()
+    (sink,) = recorder.sinks
+    naive = START.replace(tzinfo=None)  # as MongoDB gives times back
+    sink.collection.insert_many([
+        {"_id": "dead", "batch": "b9", "spider": "news", "worker": "h2:22:bb",
+         "status": "running", "started_at": naive},
+        {"_id": "done", "batch": "b9", "spider": "news", "worker": "h3:33:cc",
+         "status": "ok", "finish_reason": "finished", "started_at": naive},
+        {"_id": "elsewhere", "batch": "b8", "spider": "news", "worker": "h2:22:bb",
+         "status": "running", "started_at": naive},
+    ])  # fmt: skip
+    found = START.replace(minute=1)
+    crawler.signals.send_catch_log(worker_lost, worker="h2:22:bb", detected_at=found)
+    crawler.signals.send_catch_log(worker_lost, worker="h3:33:cc", detected_at=found)
+    # Told again, later (another worker found it too): nothing changes.
+    crawler.signals.send_catch_log(worker_lost, worker="h2:22:bb", detected_at=END)
+    records = {r["_id"]: r for r in sink.collection.find()}
+    dead = records["dead"]
+    assert (dead["status"], dead["finish_reason"]) == ("failed", "lost")
+    assert dead["finished_at"].replace(tzinfo=UTC) == found
+    assert dead["elapsed_s"] == 60
+    assert dead["problems"] == [LOST_PROBLEM]
+    assert records["done"]["status"] == "ok"  # a finished run is never overwritten
+    assert records["elsewhere"]["status"] == "running"  # another batch
+    assert records[recorder.run_id]["status"] == "running"  # this worker's own run
+
+
+def test_a_file_sink_has_no_running_record_to_end(tmp_path: Path) -> None:
+    sink = FileRunSink(tmp_path / "runs.jsonl")
+    assert sink.mark_lost({"batch": "b9"}, END) == []
+    assert not (tmp_path / "runs.jsonl").exists()
