@@ -14,6 +14,13 @@ filter its start requests as duplicates). A ``JOBDIR`` kept by a run that was ki
 OOM) is discarded when the next run starts, as for a plain ``scrapy crawl -s JOBDIR=…``: see
 :mod:`crawler.extensions.jobdir`. At the end one summary line per spider is logged.
 
+A spider that never starts because its crawler cannot be made or opened (an exception in its
+``from_crawler``, a component's, a setting's) has no recorder to write its run: crawlall writes a
+failed record for it (:func:`~crawler.extensions.runs.unstarted_record`, finish reason
+``not_started``, the error in ``error``) to the run sinks and sends it to whatever hangs from
+:data:`~crawler.extensions.runs.run_closed` (notifications, metrics), as for any failed run. A
+spider not started because of a shutdown gets no record: nothing failed.
+
 Exit codes: 0 every spider finished cleanly and healthy; 1 some spider failed (health check,
 unclean finish reason, or it never started); 2 usage error; 75 (``EX_TEMPFAIL``) another run
 holds the lock.
@@ -28,24 +35,35 @@ import shutil
 import sys
 import tempfile
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from scrapy import Spider
 from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import UsageError
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured, UsageError
 from scrapy.spiderloader import get_spider_loader
+from scrapy.utils.conf import build_component_list
+from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from crawler.distributed import is_worker, resolve_batch
-from crawler.extensions.runs import STATUS_OK, RunRecorder, summary_line
+from crawler.extensions.runs import (
+    STATUS_OK,
+    RunRecorder,
+    open_sinks,
+    run_closed,
+    summary_line,
+    unstarted_record,
+)
 from crawler.extensions.shared_file import try_hold
 from crawler.options import option
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterable
-
-    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +129,39 @@ def crawler_status(crawler: Crawler) -> str:
     return str(stats.get("news/run/status", "failed"))
 
 
+def record_unstarted(crawler: Crawler, record: dict[str, Any]) -> None:
+    """Write the record of a spider that never started to the run sinks and send it, as
+    :class:`~crawler.extensions.runs.RunRecorder` sends a run's, to what hangs from
+    :data:`~crawler.extensions.runs.run_closed`: the crawler's extensions, or, when they were
+    never built, those of ``EXTENSIONS`` that listen for it (built here, on this crawler)."""
+    for sink in open_sinks(crawler):
+        try:
+            sink.closed(record)
+        except Exception:  # a lost record must not hide the others; it is in the log
+            logger.warning("Could not write the run record of %s", record["spider"],
+                           exc_info=True)  # fmt: skip
+        finally:
+            sink.close()
+    # Held here while the record is sent: signals keep only weak references to their receivers.
+    listeners = []
+    if crawler._extensions is None:
+        for path in build_component_list(crawler.settings.getwithbase("EXTENSIONS")):
+            component = load_object(path)
+            if callable(getattr(component, "run_closed", None)):
+                try:
+                    listeners.append(build_from_crawler(component, crawler))
+                except NotConfigured:
+                    continue
+    crawler.signals.send_catch_log(run_closed, record=record)
+    del listeners
+
+
 class Command(ScrapyCommand):
     requires_project = True
+    #: Why a spider could not start, by its crawler.
+    start_errors: dict[Crawler, BaseException]
+    #: When the spiders were set to run: the start of a record of one that could not.
+    attempted_at: datetime
 
     def syntax(self) -> str:
         return "[options] [spider …]"
@@ -158,8 +207,20 @@ class Command(ScrapyCommand):
         batch = resolve_batch(self.settings) if worker else uuid.uuid4().hex
         template = None if worker else option(self.settings, "NEWS_JOBDIR")
         crawlers: list[tuple[str, Crawler]] = []
+        self.start_errors = {}
+        self.attempted_at = datetime.now(UTC)
         for name in names:
-            crawler = self.crawler_process.create_crawler(name)
+            try:
+                crawler = self.crawler_process.create_crawler(name)
+            except Exception as error:
+                logger.exception("crawlall: the crawler of %s cannot be made", name)
+                # A crawler of no spider of its own carries the settings and signals its
+                # record needs; it is never crawled.
+                crawler = Crawler(Spider, self.settings)
+                crawler.settings.set("NEWS_RUN_BATCH", batch, priority="cmdline")
+                self.start_errors[crawler] = error
+                crawlers.append((name, crawler))
+                continue
             crawler.settings.set("NEWS_RUN_BATCH", batch, priority="cmdline")
             if worker:
                 crawler.settings.set("NEWS_BATCH_ID", batch, priority="cmdline")
@@ -167,7 +228,7 @@ class Command(ScrapyCommand):
                 crawler.settings.set("JOBDIR", jobdir, priority="cmdline")
             crawlers.append((name, crawler))
         logger.info("crawlall %s: running %s", batch, ", ".join(names))
-        self.crawl_in_turn([crawler for _, crawler in crawlers])
+        self.crawl_in_turn([c for c in dict(crawlers).values() if c not in self.start_errors])
         self.crawler_process.start()
         return self.report(crawlers, template)
 
@@ -179,7 +240,14 @@ class Command(ScrapyCommand):
         first, rest = crawlers[0], crawlers[1:]
         running = self.crawler_process.crawl(first)
 
-        def next_one(_: Any = None) -> None:
+        def next_one(outcome: Any = None) -> None:
+            if isinstance(outcome, asyncio.Future) and not outcome.cancelled():
+                outcome = outcome.exception()
+            error = outcome.value if isinstance(outcome, Failure) else outcome
+            if isinstance(error, Exception):
+                logger.error("crawlall: %s could not start: %s: %s", first.spidercls.name,
+                             type(error).__name__, error)  # fmt: skip
+                self.start_errors[first] = error
             if first._stats is None or first._stats.get_value("finish_reason") != "shutdown":
                 self.crawl_in_turn(rest)
 
@@ -194,7 +262,13 @@ class Command(ScrapyCommand):
         for name, crawler in crawlers:
             status = crawler_status(crawler)
             recorder = _recorder(crawler)
-            line = summary_line(recorder.record) if recorder and recorder.record else None
+            record = recorder.record if recorder else None
+            if record is None and (error := self.start_errors.get(crawler)):
+                record = unstarted_record(name, error, attempted_at=self.attempted_at,
+                                          batch=crawler.settings.get("NEWS_RUN_BATCH"),
+                                          jobdir=jobdir_for(template, name))  # fmt: skip
+                record_unstarted(crawler, record)
+            line = summary_line(record) if record else None
             # Health does not matter here: only an unclean finish has anything left to resume.
             if finish_reason(crawler) == "finished" and (jobdir := jobdir_for(template, name)):
                 shutil.rmtree(jobdir, ignore_errors=True)

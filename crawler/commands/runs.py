@@ -4,9 +4,13 @@ Reads ``crawl_runs`` in MongoDB (``NEWS_RUNS_MONGO``, ``NEWS_RUNS_COLLECTION``),
 JSON-lines file ``NEWS_RUNS_FILE`` when runs are not recorded in MongoDB or it cannot be
 reached. One line per run, newest first: spider, start in local time, duration, pages, stored,
 duplicates, dropped, errors, health and problems; ``--json`` prints the records for scripts.
+Besides a crawl's own record (kind ``run``) the store holds batch summaries (``kind: "batch"``,
+:mod:`crawler.distributed.batch`) and a following crawl's period records (``period``): when any
+is listed, a ``kind`` column after the spider tells them apart; ``--kind`` lists only some kinds.
 
-Exit status: 0 when the latest finished run of every spider listed is healthy, 1 when one is
-not (so the command serves as a monitoring check), 2 when the records cannot be read.
+Exit status: 0 when the latest finished run (of the kinds asked for) of every spider listed is
+healthy, 1 when one is not (so the command serves as a monitoring check), 2 when the records
+cannot be read.
 """
 
 from __future__ import annotations
@@ -58,6 +62,15 @@ COLUMNS: tuple[tuple[str, bool], ...] = (
     ("problems", False),
 )
 HEALTH = {STATUS_OK: "ok", STATUS_FAILED: "FAILED", STATUS_RUNNING: "running"}
+#: The kinds of record: a crawl's own, a batch's summary, a following crawl's period.
+RUN, BATCH, PERIOD = "run", "batch", "period"
+KINDS = (RUN, BATCH, PERIOD)
+#: The MongoDB filter of each kind (as :func:`record_kind` tells them).
+KIND_FILTERS: dict[str, dict[str, Any]] = {
+    RUN: {"kind": {"$exists": False}, "period": {"$exists": False}},
+    BATCH: {"kind": BATCH},
+    PERIOD: {"kind": {"$exists": False}, "period": {"$exists": True}},
+}
 
 
 def parse_since(text: str) -> timedelta:
@@ -81,6 +94,14 @@ def as_time(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def record_kind(record: dict[str, Any]) -> str:
+    """Return the kind of a record: ``batch`` (a batch summary), ``period`` (a following crawl's
+    period record, which carries its ``period`` number) or ``run``."""
+    if record.get("kind") == BATCH:
+        return BATCH
+    return PERIOD if "period" in record else RUN
+
+
 def normalised(record: dict[str, Any]) -> dict[str, Any]:
     """Return ``record`` with its times as aware datetimes, whichever sink wrote it."""
     return record | {key: as_time(record.get(key)) for key in ("started_at", "finished_at")}
@@ -94,10 +115,14 @@ class Query:
     spiders: tuple[str, ...] = ()
     failed: bool = False
     since: datetime | None = None
+    #: Kinds of record (:data:`KINDS`); empty: every kind.
+    kinds: tuple[str, ...] = ()
 
     def matches(self, record: dict[str, Any]) -> bool:
         """Tell whether a (normalised) record is one of those asked for."""
         if self.spiders and record.get("spider") not in self.spiders:
+            return False
+        if self.kinds and record_kind(record) not in self.kinds:
             return False
         if self.failed and record.get("status") != STATUS_FAILED:
             return False
@@ -114,6 +139,8 @@ class Query:
         if self.since is not None:
             # Stored naive in UTC, as pymongo returns them.
             found["started_at"] = {"$gte": self.since.replace(tzinfo=None)}
+        if self.kinds:
+            found["$or"] = [KIND_FILTERS[kind] for kind in self.kinds]
         return found
 
 
@@ -128,10 +155,15 @@ def select(records: Iterable[dict[str, Any]], query: Query) -> list[dict[str, An
     return _newest_first(chosen)[: query.last]
 
 
-def latest_verdicts(records: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """Return the status of each spider's latest finished run (``ok`` or ``failed``)."""
+def latest_verdicts(
+    records: Iterable[dict[str, Any]], kinds: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Return the status of each spider's latest finished run (``ok`` or ``failed``), among the
+    records of ``kinds`` (empty: every kind)."""
     verdicts: dict[str, str] = {}
     for record in _newest_first(map(normalised, records)):
+        if kinds and record_kind(record) not in kinds:
+            continue
         if record.get("status") in (STATUS_OK, STATUS_FAILED):
             verdicts.setdefault(record["spider"], record["status"])
     return verdicts
@@ -156,14 +188,22 @@ def format_duration(seconds: Any) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} m"
 
 
-def row(record: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
-    """Return a run's cells; times in ``zone`` (``None``: the machine's local zone)."""
+def kind_cell(record: dict[str, Any]) -> str:
+    """Return what the ``kind`` column shows of a record: ``run``, ``batch``, ``period 3``."""
+    kind = record_kind(record)
+    return f"{PERIOD} {record['period']}" if kind == PERIOD else kind
+
+
+def row(record: dict[str, Any], zone: tzinfo | None = None, kinds: bool = False) -> list[str]:
+    """Return a run's cells; times in ``zone`` (``None``: the machine's local zone); ``kinds``:
+    with the ``kind`` cell after the spider's."""
     items = record.get("items") or {}
     duplicate = items.get("duplicate") or {}
     started = record.get("started_at")
     status = record.get("status", "")
     return [
         str(record.get("spider", "?")),
+        *([kind_cell(record)] if kinds else []),
         started.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if started else "-",
         format_duration(record.get("elapsed_s")),
         str((record.get("responses") or {}).get("received", 0)),
@@ -177,16 +217,19 @@ def row(record: dict[str, Any], zone: tzinfo | None = None) -> list[str]:
 
 
 def table(records: Sequence[dict[str, Any]], zone: tzinfo | None = None) -> str:
-    """Return the runs as an aligned text table, a heading line first."""
+    """Return the runs as an aligned text table, a heading line first; a ``kind`` column after
+    the spider when any record is not a crawl's own (a batch summary, a period)."""
     now = datetime.now(UTC).astimezone(zone)
-    headings = [name if name != "start" else f"start ({now:%Z})" for name, _ in COLUMNS]
-    rows = [headings, *(row(record, zone) for record in records)]
-    widths = [max(len(cells[i]) for cells in rows) for i in range(len(COLUMNS))]
+    kinds = any(record_kind(record) != RUN for record in records)
+    columns = (COLUMNS[0], ("kind", False), *COLUMNS[1:]) if kinds else COLUMNS
+    headings = [name if name != "start" else f"start ({now:%Z})" for name, _ in columns]
+    rows = [headings, *(row(record, zone, kinds) for record in records)]
+    widths = [max(len(cells[i]) for cells in rows) for i in range(len(columns))]
     lines = []
     for cells in rows:
         padded = [
             cell.rjust(width) if right else cell.ljust(width)
-            for cell, width, (_, right) in zip(cells, widths, COLUMNS, strict=True)
+            for cell, width, (_, right) in zip(cells, widths, columns, strict=True)
         ]
         lines.append("  ".join(padded).rstrip())
     return "\n".join(lines)
@@ -228,12 +271,14 @@ class MongoRuns:
         found = self.collection.find(query.mongo_filter()).sort("started_at", DESCENDING)
         return select(found.limit(query.last), query)
 
-    def verdicts(self, spiders: Iterable[str]) -> dict[str, str]:
-        """Return the status of the latest finished run of each of ``spiders``."""
-        finished = {"$in": [STATUS_OK, STATUS_FAILED]}
+    def verdicts(self, spiders: Iterable[str], kinds: tuple[str, ...] = ()) -> dict[str, str]:
+        """Return the status of the latest finished run of each of ``spiders`` (of ``kinds``)."""
+        finished: dict[str, Any] = {"status": {"$in": [STATUS_OK, STATUS_FAILED]}}
+        if kinds:
+            finished["$or"] = [KIND_FILTERS[kind] for kind in kinds]
         latest = (
             self.collection.find_one(
-                {"spider": spider, "status": finished}, sort=[("started_at", DESCENDING)]
+                {"spider": spider, **finished}, sort=[("started_at", DESCENDING)]
             )
             for spider in set(spiders)
         )
@@ -250,9 +295,9 @@ class FileRuns:
         """Return the runs ``query`` asks for, newest first."""
         return select(self.records, query)
 
-    def verdicts(self, spiders: Iterable[str]) -> dict[str, str]:
-        """Return the status of each spider's latest finished run."""
-        return latest_verdicts(self.records)
+    def verdicts(self, spiders: Iterable[str], kinds: tuple[str, ...] = ()) -> dict[str, str]:
+        """Return the status of each spider's latest finished run (of ``kinds``)."""
+        return latest_verdicts(self.records, kinds)
 
 
 def unreadable(error: OSError | PyMongoError) -> str:
@@ -287,6 +332,10 @@ class Command(ScrapyCommand):
         parser.add_argument("--failed", action="store_true", help="only failed runs")
         parser.add_argument("--since", metavar="SPAN",
                             help="only runs started in the last SPAN: 30m, 6h, 2d, 1w")  # fmt: skip
+        parser.add_argument("--kind", action="append", default=[], choices=KINDS,
+                            help="only records of this kind: run (a crawl's own), batch (a "
+                                 "batch's summary), period (a following crawl's); may be "
+                                 "repeated")  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print the records as JSON")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -296,7 +345,7 @@ class Command(ScrapyCommand):
             raise UsageError("--last must be at least 1")
         assert self.settings is not None
         since = datetime.now(UTC) - parse_since(opts.since) if opts.since else None
-        query = Query(opts.last, tuple(opts.spider), opts.failed, since)
+        query = Query(opts.last, tuple(opts.spider), opts.failed, since, tuple(opts.kind))
         self.exitcode = self.show(self.settings, query, opts.json)
 
     def show(self, settings: BaseSettings, query: Query, as_json: bool) -> int:
@@ -304,7 +353,7 @@ class Command(ScrapyCommand):
         try:
             with open_runs(settings) as runs:
                 listed = runs.select(query)
-                verdicts = runs.verdicts(record["spider"] for record in listed)
+                verdicts = runs.verdicts((record["spider"] for record in listed), query.kinds)
         except (OSError, PyMongoError) as error:
             print(f"runs: {unreadable(error)}", file=sys.stderr)
             return EXIT_UNREADABLE

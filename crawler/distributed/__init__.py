@@ -47,6 +47,9 @@ LIMITER_ORDER = 950
 #: Sent when a worker is about to release finished requests: components that buffer what a
 #: response yielded (the storage stage) write it now, so that releasing the request loses nothing.
 checkpoint = object()
+#: Sent (``worker=``, its name; ``detected_at=``, an aware datetime) when a worker finds another
+#: worker of its batch dead (its lease lapsed): the run recorder marks that worker's run record.
+worker_lost = object()
 RECORDER_ORDER = 105  # after the run recorder, whose final record it sums
 
 
@@ -128,6 +131,11 @@ class BatchKeys:
     def lost(self) -> str:
         """Set: workers found dead, their requests put back."""
         return f"{self.prefix}:lost"
+
+    @property
+    def ended(self) -> str:
+        """Hash: each worker found dead (requests held or not), and when (ISO 8601)."""
+        return f"{self.prefix}:ended"
 
     @property
     def done(self) -> str:

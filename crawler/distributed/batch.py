@@ -10,6 +10,13 @@ The last one sums every worker's stats (:func:`merge_stats`), judges the batch's
 sums (:func:`crawler.extensions.health.check_health`, so the coverage and "no items" checks see
 the whole batch), writes the summary (``_id`` ``batch <id> <spider>``, ``kind: "batch"``, the
 workers and the workers lost) to the run sinks, marks the batch done and deletes its keys.
+
+A worker that died (SIGKILL, OOM, its host lost) never ends its own run record. The worker that
+finds it dead marks it (:data:`crawler.distributed.worker_lost`); the last worker, once no other
+is alive, ends every record of the batch still ``running`` (:func:`end_lost_runs`: MongoDB;
+a file holds no running record) and lists the dead in the summary's ``workers``, status
+``failed``, finish reason ``lost``, ended when found dead. Marking only ever ends a ``running``
+record, so doing it twice, or after the worker's own close, changes nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ from scrapy.exceptions import NotConfigured
 from crawler.distributed import batch_keys, connect, is_worker, text
 from crawler.extensions.health import Thresholds, check_health
 from crawler.extensions.runs import (
+    LOST,
     STATUS_FAILED,
     STATUS_OK,
     RunRecorder,
+    RunSink,
     build_record,
     open_sinks,
     summary_line,
@@ -49,9 +58,10 @@ KIND = "batch"
 #: Stats that are times: the batch's is the earliest start and the latest finish.
 EARLIEST, LATEST = "start_time", "finish_time"
 
-# KEYS: workers, alive (this worker's), runs, queue, done. ARGV: worker, run (JSON), ttl, the
-# key prefix, 1 to leave (0: only look again). Returns FINISH when the batch is now complete and
-# this worker is to record it, IDLE_PEERS when other live workers hold nothing (they are leaving,
+# KEYS: workers, alive (this worker's), runs, queue, done, ended. ARGV: worker, run (JSON), ttl,
+# the key prefix, 1 to leave (0: only look again), now (ISO 8601: noted in ``ended`` for a
+# worker this finds dead idle). Returns FINISH when the batch is now complete and this worker
+# is to record it, IDLE_PEERS when other live workers hold nothing (they are leaving,
 # or died idle: look again), else WAIT_NONE (another worker holds work, or the batch is done).
 LEAVE = """
 if ARGV[5] == '1' then
@@ -68,6 +78,8 @@ for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     idle = 1
   else
     redis.call('SREM', KEYS[1], worker)
+    redis.call('HSETNX', KEYS[6], worker, ARGV[6])
+    redis.call('EXPIRE', KEYS[6], ARGV[3])
   end
 end
 if redis.call('ZCARD', KEYS[4]) > 0 then return 0 end
@@ -127,6 +139,7 @@ def worker_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     items = record.get("items", {})
     return {
         "run": record.get("_id"),
+        "worker": record.get("worker"),
         "host": record.get("host"),
         "pid": record.get("pid"),
         "status": record.get("status"),
@@ -136,14 +149,34 @@ def worker_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def dead_entry(worker: str, found_at: Any, run: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return what a batch summary lists of a worker found dead at ``found_at``: its name is
+    ``host:pid:…``; ``run``, its run record where one was ended (its id, its figures as they
+    were last written; unknown, ``None``, without it)."""
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    entry = worker_entry(run) if run else dict.fromkeys(worker_entry({}))
+    entry.update(
+        worker=worker,
+        host=entry["host"] or host,
+        pid=entry["pid"] or (int(pid) if pid.isdigit() else None),
+        status=STATUS_FAILED,
+        finish_reason=LOST,
+        finished_at=found_at,
+    )
+    return entry
+
+
 def batch_record(
     keys: BatchKeys,
     runs: list[dict[str, Any]],
     lost: list[str],
     thresholds: Thresholds,
     ok_reasons: list[str],
+    dead: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Return the summary of a batch from its workers' ``{"record", "stats"}``."""
+    """Return the summary of a batch from its workers' ``{"record", "stats"}``; ``dead``: the
+    entries (:func:`dead_entry`) of workers found dead, which left no stats."""
     stats = merge_stats(run["stats"] for run in runs)
     record = build_record(
         stats,
@@ -160,7 +193,7 @@ def batch_record(
         kind=KIND,
         host=None,
         pid=None,
-        workers=[worker_entry(run["record"]) for run in runs],
+        workers=[worker_entry(run["record"]) for run in runs] + (dead or []),
         lost_workers=sorted(lost),
         recovered=stats.get("news/batch/recovered", 0),
         problems=problems,
@@ -171,6 +204,35 @@ def batch_record(
 
 def _json_default(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def end_lost_runs(
+    sink: RunSink,
+    keys: BatchKeys,
+    departed: list[Mapping[str, Any]],
+    found_dead: Mapping[str, datetime],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """End, in ``sink``, the runs of the batch's spider still ``running`` once every worker has
+    left or died: those of ``found_dead`` (worker name: when found) as of then, any other (a
+    worker that died unseen) as of ``now``. The ``departed`` workers' runs are left alone.
+    Return the records of dead workers ended as lost, by this call or before."""
+    ended = []
+    for worker, found_at in found_dead.items():
+        selector = {"batch": keys.batch, "spider": keys.spider, "worker": worker}
+        ended += sink.mark_lost(selector, found_at)
+    rest = {
+        "batch": keys.batch,
+        "spider": keys.spider,
+        "kind": {"$exists": False},
+        "_id": {"$nin": [record.get("_id") for record in departed]},
+        # Only workers' records (one that found the batch done never joined it, has no name).
+        "worker": {
+            "$exists": True,
+            "$nin": [record["worker"] for record in departed if record.get("worker")],
+        },
+    }
+    return ended + sink.mark_lost(rest, now)
 
 
 class BatchRecorder:
@@ -216,35 +278,59 @@ class BatchRecorder:
         stats.setdefault("finish_time", datetime.now(UTC))
         runs = self.crawler.get_extension(RunRecorder) if self.crawler.extensions else None
         own = runs.record if runs is not None and runs.record else {"_id": frontier.worker}
+        own.setdefault("worker", frontier.worker)
         run = json.dumps({"record": own, "stats": stats}, default=_json_default)
         keys = self.keys
-        script_keys = [keys.workers, keys.alive(frontier.worker), keys.runs, keys.queue, keys.done]
+        script_keys = [keys.workers, keys.alive(frontier.worker), keys.runs, keys.queue,
+                       keys.done, keys.ended]  # fmt: skip
         args = [frontier.worker, run, self.ttl, f"{keys.prefix}:"]
-        outcome = self.leave(keys=script_keys, args=[*args, 1])
+        outcome = self.leave(keys=script_keys, args=[*args, 1, datetime.now(UTC).isoformat()])
         # Other live workers that hold nothing are leaving, and the last of them records the
         # batch; one that died idle never will, so look again until its lease has lapsed.
         deadline = time.monotonic() + frontier.lease_ms / 1000 + 1
         while outcome == IDLE_PEERS and time.monotonic() < deadline:
             time.sleep(LOOK_SECONDS)
-            outcome = self.leave(keys=script_keys, args=[*args, 0])
+            outcome = self.leave(keys=script_keys, args=[*args, 0, datetime.now(UTC).isoformat()])
         if outcome == FINISH:
             self.finish()
 
     def finish(self) -> None:
-        """Write the batch's summary to the run sinks, log it, delete the batch's keys."""
+        """End the runs of dead workers, write the batch's summary to the run sinks, log it,
+        delete the batch's keys."""
         keys = self.keys
         runs = [json.loads(raw) for raw in self.server.lrange(keys.runs, 0, -1)]
         lost = [text(member) for member in self.server.smembers(keys.lost)]
+        departed = [run["record"] for run in runs]
+        gone = {record.get("worker") for record in departed}
+        found_dead = {
+            name: _time(text(when)) or datetime.now(UTC)
+            for worker, when in self.server.hgetall(keys.ended).items()
+            if (name := text(worker)) not in gone
+        }
         settings = self.crawler.settings
         expects = getattr(self.crawler.spider, "expects_items", None)
+        sinks = open_sinks(self.crawler)
+        ended: dict[str, dict[str, Any]] = {}
+        for sink in list(sinks):
+            try:
+                for run in end_lost_runs(sink, keys, departed, found_dead, datetime.now(UTC)):
+                    ended[run.get("worker") or run["_id"]] = run
+            except Exception:  # the summary still lists the dead found in Redis
+                logger.warning("Could not end the runs of lost workers", exc_info=True)
+        for name, run in ended.items():
+            logger.warning("Run %s of worker %s of batch %s is ended as %r: the worker died",
+                           run["_id"], name, keys.batch, LOST)  # fmt: skip
+        dead = [dead_entry(name, when, ended.pop(name, None)) for name, when in found_dead.items()]
+        dead += [dead_entry(name, run["finished_at"], run) for name, run in ended.items()]
         record = batch_record(
             keys,
             runs,
             lost,
             Thresholds.from_settings(settings, expects),
             option(settings, "NEWS_RUN_OK_REASONS"),
+            dead,
         )
-        for sink in open_sinks(self.crawler):
+        for sink in sinks:
             try:
                 sink.closed(record)
             except Exception:  # a lost summary must not fail the worker; it is in the log
@@ -256,7 +342,7 @@ class BatchRecorder:
             "Batch %s complete (%d workers, %d lost): %s",
             keys.batch,
             len(runs),
-            len(lost),
+            len(set(lost) | {entry["worker"] for entry in dead}),
             summary_line(record),
         )
-        self.server.delete(keys.queue, keys.claimed, keys.workers, keys.runs, keys.lost)
+        self.server.delete(keys.queue, keys.claimed, keys.workers, keys.runs, keys.lost, keys.ended)

@@ -23,7 +23,8 @@ APIs Scrapy 2.19 deprecates. What :class:`BatchScheduler` adds:
   expired (``NEWS_REDIS_LEASE_SECONDS``: killed, frozen, its host gone) is found by the others,
   which put its held requests back in the queue (``news/batch/recovered``): at least once, so a
   request the dead worker had finished but not yet released is fetched again, and storage, which
-  deduplicates, keeps one document.
+  deduplicates, keeps one document. The one that finds it notes when (``ended``) and tells the
+  run recorder (:data:`~crawler.distributed.worker_lost`), which marks its run record lost.
 - **Batch scope.** Keys are namespaced by project, batch and spider (:class:`~crawler.
   distributed.BatchKeys`) and expire ``NEWS_BATCH_TTL`` seconds after their last write. A worker
   whose queue is empty stays while another live worker holds requests (they may yield more), so
@@ -38,6 +39,7 @@ import logging
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import redis
@@ -49,7 +51,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.distributed import batch_keys, checkpoint, connect, text, worker_name
+from crawler.distributed import batch_keys, checkpoint, connect, text, worker_lost, worker_name
 from crawler.options import option
 
 if TYPE_CHECKING:
@@ -92,10 +94,12 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1
 """
-# Put every request a dead worker held back into the queue; forget the worker. Only when its
-# lease has expired, so two workers recovering it at once do it once.
+# Put every request a dead worker held back into the queue; forget the worker, noting when it
+# was found dead (ARGV[3]). Only when its lease has expired and it is still a worker of the
+# batch, so two workers recovering it at once do it once.
 RECOVER = """
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0 then return -1 end
 local held = redis.call('HVALS', KEYS[2])
 for _, value in ipairs(held) do
   local bar = string.find(value, '|', 1, true)
@@ -103,6 +107,8 @@ for _, value in ipairs(held) do
 end
 redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('HSETNX', KEYS[6], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[6], ARGV[2])
 if #held > 0 then
   redis.call('SADD', KEYS[5], ARGV[1])
   redis.call('EXPIRE', KEYS[5], ARGV[2])
@@ -326,17 +332,22 @@ class BatchScheduler(Scheduler):
 
     @redis_guarded(0)
     def recover(self) -> int:
-        """Put back the requests of every worker whose lease expired; return how many."""
+        """Put back the requests of every worker whose lease expired; return how many. Each
+        worker found dead is told of (:data:`~crawler.distributed.worker_lost`), once."""
         recovered = 0
         for member in self.server.smembers(self.keys.workers):
             worker = text(member)
             if worker == self.worker:
                 continue
             keys = self.keys
+            now = datetime.now(UTC)
             count = self.recover_script(
-                keys=[keys.queue, keys.held(worker), keys.alive(worker), keys.workers, keys.lost],
-                args=[worker, self.ttl],
-            )
+                keys=[keys.queue, keys.held(worker), keys.alive(worker), keys.workers, keys.lost,
+                      keys.ended],
+                args=[worker, self.ttl, now.isoformat()],
+            )  # fmt: skip
+            if count >= 0:
+                self.crawler.signals.send_catch_log(worker_lost, worker=worker, detected_at=now)
             if count > 0:
                 recovered += count
                 logger.warning(

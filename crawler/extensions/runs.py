@@ -29,7 +29,7 @@ from pymongo.errors import PyMongoError
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.distributed import is_worker
+from crawler.distributed import is_worker, worker_lost
 from crawler.extensions.health import (
     COVERAGE_SEEN,
     Thresholds,
@@ -121,6 +121,65 @@ def build_record(
     }
 
 
+#: The finish reason given to the run of a worker of a batch found dead by another.
+LOST = "lost"
+LOST_PROBLEM = "worker lost: it stopped renewing its lease, the batch's other workers took its work"
+
+
+def lost_fields(detected_at: datetime, started_at: Any) -> dict[str, Any]:
+    """Return what ends the ``running`` record of a worker found dead at ``detected_at``."""
+    fields: dict[str, Any] = {
+        "status": STATUS_FAILED,
+        "finish_reason": LOST,
+        "finished_at": detected_at,
+        "problems": [LOST_PROBLEM],
+    }
+    if isinstance(started_at, datetime):  # from MongoDB: naive, in UTC
+        start = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+        fields["elapsed_s"] = (detected_at - start).total_seconds()
+    return fields
+
+
+#: The finish reason of a spider that never started (its crawler could not be made or opened).
+NOT_STARTED = "not_started"
+
+
+def describe_error(error: BaseException) -> str:
+    """Return ``Type: message`` of ``error``; when it was raised while handling another (Scrapy
+    closing an engine that failed to open), that one leads: it is why."""
+
+    def text(error: BaseException) -> str:
+        return f"{type(error).__name__}: {error}".rstrip(": ")
+
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return f"{text(cause)} (then {text(error)})" if cause is not None else text(error)
+
+
+def unstarted_record(
+    spider: str,
+    error: BaseException,
+    *,
+    attempted_at: datetime,
+    batch: str | None = None,
+    jobdir: str | None = None,
+) -> dict[str, Any]:
+    """Return the failed run record of a spider that never started, ``error`` saying why."""
+    now = datetime.now(UTC)
+    stats = {
+        "start_time": attempted_at,
+        "finish_time": now,
+        "elapsed_time_seconds": (now - attempted_at).total_seconds(),
+        "finish_reason": NOT_STARTED,
+    }
+    record = build_record(
+        stats, run_id=uuid.uuid4().hex, spider=spider, coverage_fields=[], batch=batch,
+        jobdir=jobdir,
+    )  # fmt: skip
+    why = describe_error(error)[:500]
+    record.update(status=STATUS_FAILED, problems=[f"the spider did not start: {why}"], error=why)
+    return record
+
+
 def period_stats(
     stats: Mapping[str, Any], base: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -185,6 +244,11 @@ class RunSink(Protocol):
 
     def closed(self, record: dict[str, Any]) -> None: ...
 
+    def mark_lost(self, selector: dict[str, Any], detected_at: datetime) -> list[dict[str, Any]]:
+        """End the ``running`` records ``selector`` finds as lost; return its records ended as
+        lost, now or before."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -211,6 +275,17 @@ class MongoRunSink:
         finally:
             self.close()
 
+    def mark_lost(self, selector: dict[str, Any], detected_at: datetime) -> list[dict[str, Any]]:
+        """End the ``running`` records ``selector`` finds as lost (:func:`lost_fields`); each
+        update asks again that the record be ``running``, so a record its worker finished is
+        never overwritten, and marking twice changes nothing. Return the records of ``selector``
+        ended as lost, now or before (by another worker)."""
+        for found in list(self.collection.find({**selector, "status": STATUS_RUNNING})):
+            fields = lost_fields(detected_at, found.get("started_at"))
+            still_running = {"_id": found["_id"], "status": STATUS_RUNNING}
+            self.collection.update_one(still_running, {"$set": fields})
+        return list(self.collection.find({**selector, "finish_reason": LOST}))
+
     def close(self) -> None:
         """Give back the client (also when a failed write took this sink out of the run)."""
         if self.config is not None:
@@ -233,6 +308,11 @@ class FileRunSink:
     def period(self, record: dict[str, Any]) -> None:
         """Append a period record of a following crawl."""
         self.closed(record)
+
+    def mark_lost(self, selector: dict[str, Any], detected_at: datetime) -> list[dict[str, Any]]:
+        """End nothing: the file holds finished runs only, and a dead worker's ``running`` run
+        was never written to one (its end is in the batch summary)."""
+        return []
 
     def closed(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -307,6 +387,7 @@ class RunRecorder:
         crawler.signals.connect(recorder.item_seen, signal=signals.item_scraped)
         crawler.signals.connect(recorder.item_seen, signal=signals.item_dropped)
         crawler.signals.connect(recorder.period_ended, signal=period_ended)
+        crawler.signals.connect(recorder.worker_lost, signal=worker_lost)
         return recorder
 
     def _stats(self) -> dict[str, Any]:
@@ -314,7 +395,7 @@ class RunRecorder:
         return self.crawler.stats.get_stats()
 
     def _build(self) -> dict[str, Any]:
-        return build_record(
+        record = build_record(
             self._stats(),
             run_id=self.run_id,
             spider=self.crawler.spidercls.name,
@@ -322,6 +403,10 @@ class RunRecorder:
             batch=option(self.crawler.settings, "NEWS_RUN_BATCH"),
             jobdir=self.crawler.settings.get("JOBDIR"),
         )
+        # A worker of a batch: its name in the batch, by which the others mark it if it dies.
+        if (frontier := getattr(self.crawler.spider, "frontier", None)) is not None:
+            record["worker"] = frontier.worker
+        return record
 
     def spider_opened(self) -> None:
         if self.sinks is None:
@@ -377,6 +462,22 @@ class RunRecorder:
         log = logger.error if record["problems"] else logger.info
         log("Period %d: %s", self.periods, summary_line(record))
         return record
+
+    def worker_lost(self, worker: str, detected_at: datetime) -> None:
+        """Mark the run of ``worker``, found dead by this worker of its batch, as lost."""
+        selector = {
+            "batch": option(self.crawler.settings, "NEWS_RUN_BATCH"),
+            "spider": self.crawler.spidercls.name,
+            "worker": worker,
+        }
+        logger.warning("Worker %s of batch %s found dead: its run, if still running, is marked %r",
+                       worker, selector["batch"], LOST)  # fmt: skip
+        for sink in self.sinks or []:
+            try:
+                sink.mark_lost(selector, detected_at)
+            except Exception:  # the last worker ends it again; this run's own record goes on
+                logger.warning("Could not mark the run of worker %s lost in %s", worker,
+                               type(sink).__name__, exc_info=True)  # fmt: skip
 
     def spider_closed(self, reason: str) -> None:
         ok_reasons = option(self.crawler.settings, "NEWS_RUN_OK_REASONS")

@@ -22,6 +22,7 @@ from crawler.commands.crawlall import (
 )
 from crawler.extensions.jobdir import MARKER
 from tests.conftest import ROOT
+from tests.extensions.test_notify import Webhook
 from tests.mockserver import MockServer
 
 if TYPE_CHECKING:
@@ -159,6 +160,34 @@ def test_spider_without_items_fails_the_run(tmp_path: Path, server: MockServer) 
     text = log(tmp_path)
     assert "ERROR: Run of ops_empty failed a check: no items" in text
     assert "ERROR: crawlall ops_empty: failed (finished" in text
+
+
+def test_a_spider_that_never_starts_gets_a_failed_record_and_a_notification(
+    tmp_path: Path, server: MockServer
+) -> None:
+    with Webhook() as hook:
+        result = run(tmp_path, server, "crawlall", "ops_broken", "ops_pages",
+                     "-s", f"NEWS_NOTIFY_URLS={hook.url()}",
+                     "-s", f"NEWS_NOTIFY_STATE_FILE={tmp_path / 'notify.json'}")  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    records = {r["spider"]: r for r in run_records(tmp_path)}
+    assert records["ops_pages"]["status"] == "ok"  # the next spider still ran
+    broken = records["ops_broken"]
+    assert broken["status"] == "failed"
+    assert broken["finish_reason"] == "not_started"
+    assert broken["error"] == "ValueError: OPS_BASE_URL is not a URL"
+    assert broken["problems"] == ["the spider did not start: ValueError: OPS_BASE_URL is not a URL"]
+    assert broken["batch"] == records["ops_pages"]["batch"]
+    assert broken["_id"] != records["ops_pages"]["_id"]
+    assert broken["requests"] == 0
+    assert broken["started_at"] <= broken["finished_at"]
+    # Told through the same path as any failed run: one message, naming why.
+    (message,) = hook.messages
+    assert message["title"] == "finews ops_broken: failed"
+    assert "- the spider did not start: ValueError: OPS_BASE_URL is not a URL" in message["message"]
+    text = log(tmp_path)
+    assert "ERROR: crawlall ops_broken: failed (not_started" in text
+    assert "crawlall: 1 of 2 spiders failed: ops_broken" in text
 
 
 def test_plain_crawl_records_its_run_and_flags_low_coverage(tmp_path: Path) -> None:

@@ -261,3 +261,84 @@ def test_unreachable_mongodb_without_a_file_exits_2(capsys: pytest.CaptureFixtur
     )
     assert "pa55" not in err
     assert "Topology Description" not in err
+
+
+# --- kinds of record: a crawl's own, a batch's summary, a following crawl's period ---------------
+
+
+def mixed_kinds() -> list[dict[str, Any]]:
+    """Return a worker's run, its batch's summary and a following crawl's two periods, shaped
+    as the recorder and the batch recorder write them (from the recorded runs' figures)."""
+    base = RECORDS[4]  # site, ok, 2026-12-02 23:35:36 UTC
+    worker = base | {"_id": "w1", "batch": "20261202T2330Z"}
+    summary = base | {"_id": "batch 20261202T2330Z site", "kind": "batch", "host": None,
+                      "status": "failed", "problems": ["no items: the spider found no article"],
+                      "started_at": "2026-12-02T23:35:37+00:00"}  # fmt: skip
+    periods = [
+        base
+        | {
+            "_id": f"f.{n}",
+            "spider": "eastmoney_724",
+            "run": "f",
+            "period": n,
+            "started_at": f"2026-12-02T23:3{n + 5}:40+00:00",
+        }  # fmt: skip
+        for n in (1, 2)
+    ]
+    return [worker, summary, *periods]
+
+
+def test_table_tells_batches_and_periods_from_runs() -> None:
+    lines = table(select(mixed_kinds(), Query(last=20)), ZoneInfo("Asia/Shanghai")).splitlines()
+    assert [re.split(r"\s{2,}", line)[:2] for line in lines] == [
+        ["spider", "kind"],
+        ["eastmoney_724", "period 2"],
+        ["eastmoney_724", "period 1"],
+        ["site", "batch"],
+        ["site", "run"],
+    ]
+    # Runs alone: no kind column, the table as before.
+    assert "kind" not in table(select(RECORDS, Query(last=20)))
+
+
+@pytest.mark.parametrize(
+    ("kinds", "ids"),
+    [
+        (("batch",), ["batch 20261202T2330Z site"]),
+        (("run",), ["w1"]),
+        (("period",), ["f.2", "f.1"]),
+        (("run", "batch"), ["batch 20261202T2330Z site", "w1"]),
+        ((), ["f.2", "f.1", "batch 20261202T2330Z site", "w1"]),
+    ],
+)
+def test_kind_filter(kinds: tuple[str, ...], ids: list[str]) -> None:
+    assert [r["_id"] for r in select(mixed_kinds(), Query(last=20, kinds=kinds))] == ids
+
+
+def test_command_filters_kinds_in_the_file_and_in_mongodb(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mongo_settings: dict[str, Any]
+) -> None:
+    records = mixed_kinds()
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    project = get_project_settings()
+    project.setdict(mongo_settings, priority="cmdline")
+    config = StorageConfig.from_settings(project)  # the fixture's client, shared
+    acquire_client(config)["runs_test"]["crawl_runs"].insert_many([to_mongo(r) for r in records])
+    release_client(config)
+    from_file = {"NEWS_RUNS_MONGO": False, "NEWS_RUNS_FILE": str(path)}
+    for settings in (from_file, mongo_settings):
+        # The batch failed while the worker's own run was healthy: the exit status follows the
+        # kind asked for.
+        code, out = command(capsys, "--kind", "batch", "--json", **settings)
+        assert (code, [r["_id"] for r in json.loads(out)]) == (1, ["batch 20261202T2330Z site"])
+        code, out = command(capsys, "--kind", "run", "--spider", "site", "--last", "1", **settings)
+        assert code == 0
+        assert out.splitlines()[1].startswith("site ")  # runs only: no kind column
+        code, out = command(capsys, "--kind", "period", **settings)
+        assert [line.split()[:3] for line in out.splitlines()] == [
+            ["spider", "kind", "start"], ["eastmoney_724", "period", "2"],
+            ["eastmoney_724", "period", "1"],
+        ]  # fmt: skip
+    with pytest.raises(SystemExit):
+        command(capsys, "--kind", "walk", **from_file)

@@ -3,6 +3,7 @@ the batch's health, the shared limiter's turns on a real Redis."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -15,6 +16,7 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.internet.defer import Deferred, succeed
 
+from crawler.commands.runs import as_time
 from crawler.distributed import (
     LIMITER,
     RECORDER,
@@ -24,12 +26,14 @@ from crawler.distributed import (
     batch_id,
     redact,
     resolve_batch,
+    worker_lost,
 )
 from crawler.distributed.batch import (
     FINISH,
     IDLE_PEERS,
     LEAVE,
     WAIT_NONE,
+    BatchRecorder,
     batch_record,
     merge_stats,
 )
@@ -39,6 +43,7 @@ from crawler.extensions.health import Thresholds
 from crawler.sources.eastmoney.listing import EastMoneyEntry
 from crawler.spiders.eastmoney import EastMoneyColumnSpider
 from crawler.spiders.walk import entry_id
+from crawler.store.mongo import StorageConfig, acquire_client, release_client
 from tests.conftest import make_crawler
 
 if TYPE_CHECKING:
@@ -297,12 +302,24 @@ def test_the_requests_of_a_dead_worker_go_back_to_the_queue(
     server.delete(frontier.keys.alive(frontier.worker))
     other = BatchScheduler(server, frontier.crawler, frontier.keys)
     other.open(spider)
+    told: list[tuple[str, datetime]] = []
+
+    def lost(worker: str, detected_at: datetime) -> None:
+        told.append((worker, detected_at))
+
+    frontier.crawler.signals.connect(lost, signal=worker_lost)
     try:
         assert other.others_hold()
         assert other.recover() == 1
         assert not other.others_hold()
         assert len(other.queue) == 2
         assert server.smembers(frontier.keys.lost) == {frontier.worker.encode()}
+        # Told once, with when it was found dead, also noted in Redis for the batch summary.
+        assert other.recover() == 0
+        ((worker, found),) = told
+        assert worker == frontier.worker
+        ended = server.hgetall(frontier.keys.ended)
+        assert ended == {frontier.worker.encode(): found.isoformat().encode()}
     finally:
         other.close("finished")
 
@@ -317,8 +334,10 @@ def test_the_last_worker_out_records_the_batch_even_when_an_idle_peer_died(
     server.set(keys.alive("b"), 1)
 
     def look(worker: str, leaving: int) -> int:
-        script_keys = [keys.workers, keys.alive(worker), keys.runs, keys.queue, keys.done]
-        return int(leave(keys=script_keys, args=[worker, "{}", 60, f"{keys.prefix}:", leaving]))
+        script_keys = [keys.workers, keys.alive(worker), keys.runs, keys.queue, keys.done,
+                       keys.ended]  # fmt: skip
+        args = [worker, "{}", 60, f"{keys.prefix}:", leaving, "2026-12-03T05:21:00+00:00"]
+        return int(leave(keys=script_keys, args=args))
 
     server.hset(keys.held("b"), "t", "0|request")
     assert look("a", 1) == WAIT_NONE  # b holds work: b will be the last
@@ -327,6 +346,7 @@ def test_the_last_worker_out_records_the_batch_even_when_an_idle_peer_died(
     server.delete(keys.alive("b"))  # b's lease lapsed: it died idle
     assert look("a", 0) == FINISH
     assert server.exists(keys.done)
+    assert server.hgetall(keys.ended) == {b"b": b"2026-12-03T05:21:00+00:00"}  # b found dead
     assert look("a", 0) == WAIT_NONE  # recorded once
     assert server.llen(keys.runs) == 1
 
@@ -348,3 +368,55 @@ def test_a_worker_that_loses_redis_stops_and_touches_it_no_more() -> None:
     assert scheduler.next_request() is None
     assert reasons == [REDIS_LOST]
     assert crawler.stats.get_value("news/batch/redis_lost") == 1
+
+
+def test_the_last_worker_ends_the_runs_of_dead_workers_and_lists_them(
+    server: redis.Redis,
+) -> None:
+    batch = f"d-{uuid.uuid4().hex[:8]}"
+    keys = BatchKeys("finews", batch, "site")
+    crawler = make_crawler(NEWS_REDIS_URL="redis://unused", NEWS_BATCH_ID=batch,
+                           NEWS_MONGO_URI="mongodb://batch.test", NEWS_RUNS_MONGO=True,
+                           NEWS_MONGO_CLIENT_FACTORY="mongomock.MongoClient")  # fmt: skip
+    config = StorageConfig.from_settings(crawler.settings)
+    runs = acquire_client(config)[config.database]["crawl_runs"]  # held: mongomock's data stays
+    start = datetime(2026, 12, 3, 5, 20)  # as MongoDB gives times back: naive, UTC
+
+    def record(run: str, worker: str, status: str, **more: Any) -> dict[str, Any]:
+        return {"_id": run, "batch": batch, "spider": "site", "worker": worker,
+                "status": status, "started_at": start, **more}  # fmt: skip
+
+    runs.insert_many([
+        record("r-a", "h1:11:aa", "ok", finish_reason="finished"),  # left the batch
+        record("r-b", "h2:22:bb", "running"),  # killed; found dead by a
+        record("r-c", "h3:33:cc", "running"),  # killed idle, found by nobody
+        record("r-other", "h4:44:dd", "running", spider="eastmoney"),  # another spider's
+    ])  # fmt: skip
+    departed = {"_id": "r-a", "worker": "h1:11:aa", "status": "ok", "host": "h1", "pid": 11,
+                "items": {"stored": 3}}  # fmt: skip
+    server.rpush(keys.runs, json.dumps({"record": departed, "stats": worker_stats()}))
+    # a found b dead at 05:20:40; a itself, leaving late, was also taken for dead once.
+    server.hset(keys.ended, mapping={"h2:22:bb": "2026-12-03T05:20:40+00:00",
+                                     "h1:11:aa": "2026-12-03T05:20:50+00:00"})  # fmt: skip
+    try:
+        recorder = BatchRecorder(crawler, server, keys)
+        recorder.finish()
+        found = {r["_id"]: r for r in runs.find()}
+        assert found["r-a"]["status"] == "ok"
+        b, c = found["r-b"], found["r-c"]
+        assert (b["status"], b["finish_reason"], b["elapsed_s"]) == ("failed", "lost", 40)
+        assert b["finished_at"].replace(tzinfo=UTC) == datetime(2026, 12, 3, 5, 20, 40, tzinfo=UTC)
+        assert (c["status"], c["finish_reason"]) == ("failed", "lost")
+        assert found["r-other"]["status"] == "running"
+        summary = found[f"batch {batch} site"]
+        assert [(w["run"], w["worker"], w["host"], w["pid"], w["status"], w["finish_reason"],
+                 as_time(w.get("finished_at")))
+                for w in summary["workers"]] == [
+            ("r-a", "h1:11:aa", "h1", 11, "ok", None, None),
+            ("r-b", "h2:22:bb", "h2", 22, "failed", "lost", as_time(b["finished_at"])),
+            ("r-c", "h3:33:cc", "h3", 33, "failed", "lost", as_time(c["finished_at"])),
+        ]  # fmt: skip
+        assert not server.exists(keys.ended)
+    finally:
+        runs.database.client.drop_database(config.database)
+        release_client(config)

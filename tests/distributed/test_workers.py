@@ -178,6 +178,21 @@ def test_a_worker_killed_mid_batch_leaves_its_requests_to_the_others(
     assert sorted(urls) == sorted(server.url(path) for path in articles)
     (summary,) = [r for r in run_records(tmp_path) if r.get("kind") == "batch"]
     assert summary["status"] == "ok", summary["problems"]
-    assert len(summary["workers"]) == WORKERS - 1
     assert summary["lost_workers"] == [victim]
     assert summary["recovered"] > 0
+    # The victim never ended its own run: the summary lists it as lost, and its running record
+    # in crawl_runs is ended so (the file, on its host, never had it).
+    (dead,) = [w for w in summary["workers"] if w["worker"] == victim]
+    assert len(summary["workers"]) == WORKERS
+    assert (dead["status"], dead["finish_reason"], dead["pid"]) == ("failed", "lost", pid)
+    client = pymongo.MongoClient(mongo_uri)
+    try:
+        (record,) = client[database]["crawl_runs"].find({"batch": batch, "worker": victim})
+    finally:
+        client.close()
+    assert (record["_id"], record["status"], record["finish_reason"]) == (
+        dead["run"],
+        "failed",
+        "lost",
+    )
+    assert record["finished_at"] >= record["started_at"]

@@ -13,12 +13,15 @@ from scrapy import Spider
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
+from crawler.distributed import worker_lost
 from crawler.extensions.progress import Progress, format_progress, measure
 from crawler.extensions.runs import (
+    LOST_PROBLEM,
     FileRunSink,
     MongoRunSink,
     RunRecorder,
     build_record,
+    describe_error,
     finish_problems,
     summary_line,
 )
@@ -261,3 +264,52 @@ def test_a_sink_that_fails_is_dropped_and_its_client_given_back(
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "ServerSelectionTimeoutError" in message
     assert "s3cret" not in message
+
+
+def test_describe_error_leads_with_the_error_a_failed_cleanup_hid() -> None:
+    assert describe_error(ValueError("bad column")) == "ValueError: bad column"
+    try:
+        try:
+            raise ConnectionError("Redis refused")
+        except ConnectionError:
+            raise RuntimeError("Engine slot not assigned")  # noqa: B904 (what Scrapy does)
+    except RuntimeError as error:
+        hidden = error
+    assert describe_error(hidden) == (
+        "ConnectionError: Redis refused (then RuntimeError: Engine slot not assigned)"
+    )
+
+
+def test_a_worker_found_dead_has_its_running_record_ended_once_and_only_that() -> None:
+    crawler, recorder = recorded_crawler(NEWS_RUN_BATCH="b9")
+    recorder.spider_opened()
+    (sink,) = recorder.sinks
+    naive = START.replace(tzinfo=None)  # as MongoDB gives times back
+    sink.collection.insert_many([
+        {"_id": "dead", "batch": "b9", "spider": "news", "worker": "h2:22:bb",
+         "status": "running", "started_at": naive},
+        {"_id": "done", "batch": "b9", "spider": "news", "worker": "h3:33:cc",
+         "status": "ok", "finish_reason": "finished", "started_at": naive},
+        {"_id": "elsewhere", "batch": "b8", "spider": "news", "worker": "h2:22:bb",
+         "status": "running", "started_at": naive},
+    ])  # fmt: skip
+    found = START.replace(minute=1)
+    crawler.signals.send_catch_log(worker_lost, worker="h2:22:bb", detected_at=found)
+    crawler.signals.send_catch_log(worker_lost, worker="h3:33:cc", detected_at=found)
+    # Told again, later (another worker found it too): nothing changes.
+    crawler.signals.send_catch_log(worker_lost, worker="h2:22:bb", detected_at=END)
+    records = {r["_id"]: r for r in sink.collection.find()}
+    dead = records["dead"]
+    assert (dead["status"], dead["finish_reason"]) == ("failed", "lost")
+    assert dead["finished_at"].replace(tzinfo=UTC) == found
+    assert dead["elapsed_s"] == 60
+    assert dead["problems"] == [LOST_PROBLEM]
+    assert records["done"]["status"] == "ok"  # a finished run is never overwritten
+    assert records["elsewhere"]["status"] == "running"  # another batch
+    assert records[recorder.run_id]["status"] == "running"  # this worker's own run
+
+
+def test_a_file_sink_has_no_running_record_to_end(tmp_path: Path) -> None:
+    sink = FileRunSink(tmp_path / "runs.jsonl")
+    assert sink.mark_lost({"batch": "b9"}, END) == []
+    assert not (tmp_path / "runs.jsonl").exists()

@@ -41,3 +41,13 @@ class OpsEmptySpider(OpsPagesSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         yield scrapy.Request(self.settings.get("OPS_BASE_URL") + "/empty.html")
+
+
+class OpsBrokenSpider(OpsPagesSpider):
+    """A spider whose ``from_crawler`` raises: its crawler never opens."""
+
+    name = "ops_broken"
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> OpsBrokenSpider:
+        raise ValueError("OPS_BASE_URL is not a URL")
