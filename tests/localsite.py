@@ -1,13 +1,44 @@
-"""A paged news site on the local mock server, and its ``sources.toml`` entry, for whole crawls."""
+"""A paged news site on the local mock server, and its ``sources.toml`` entry, for whole crawls:
+its pages (random Chinese bodies, distinct per seed), listings and the helpers that serve them."""
 
 from __future__ import annotations
 
+import html
+import random
 from typing import TYPE_CHECKING
-
-from tests.spiders.test_site import HTML, listing_page
 
 if TYPE_CHECKING:
     from tests.mockserver import MockServer
+
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+XML = {"Content-Type": "application/xml"}
+HANZI = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体"
+
+
+def paragraphs(seed: str) -> str:
+    """Three distinct paragraphs of random Chinese (distinct SimHashes per seed)."""
+    rng = random.Random(seed)
+    return "".join(
+        "<p>" + "".join(rng.choice(HANZI) for _ in range(120)) + "。</p>" for _ in range(3)
+    )
+
+
+def article_page(title: str, shown: str | None, seed: str) -> bytes:
+    """A plain news page: headline, time line (when ``shown``), body."""
+    info = f"<div class='info'>{shown}</div>" if shown else ""
+    return (
+        f"<html><head><meta charset='utf-8'><title>{title}_网站</title></head><body>"
+        f"<div class='nav'><a href='/'>首页</a></div><h1>{html.escape(title)}</h1>{info}"
+        f"<div class='content'>{paragraphs(seed)}</div></body></html>"
+    ).encode()
+
+
+def listing_page(links: list[str], next_href: str | None) -> bytes:
+    """An HTML listing of ``links``, with a next-page link when given."""
+    items = "".join(f"<li><a href='{link}'>标题{i}</a></li>" for i, link in enumerate(links))
+    more = f"<a class='next' href='{next_href}'>下一页</a>" if next_href else ""
+    return f"<html><body><ul class='list'>{items}</ul>{more}</body></html>".encode()
 
 
 def serve_listing(

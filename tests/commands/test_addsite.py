@@ -34,8 +34,8 @@ from crawler.sources import discovery
 from crawler.sources.config import SourcesError, load_sources, parse_sources
 from crawler.sources.discovery import Findings, Link, Page
 from tests.conftest import ROOT
+from tests.localsite import HTML, XML, paragraphs
 from tests.mockserver import MockServer
-from tests.spiders.test_site import HTML, XML, paragraphs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -11,8 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tests.conftest import ROOT
-from tests.localsite import serve_listing, site_source
-from tests.spiders.test_site import HTML, article_page
+from tests.localsite import HTML, article_page, serve_listing, site_source
 
 if TYPE_CHECKING:
     from pathlib import Path

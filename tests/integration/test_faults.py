@@ -24,9 +24,8 @@ from crawler.store import spool
 from crawler.store.mongo import StorageConfig, release_client
 from crawler.store.writer import Record, open_store
 from tests.conftest import FERRETDB, NO_GO, ROOT, make_crawler
-from tests.localsite import serve_listing, site_source
+from tests.localsite import HTML, article_page, serve_listing, site_source
 from tests.mockserver import MockServer
-from tests.spiders.test_site import HTML, article_page
 from tests.storage_support import FETCHED, article
 
 if TYPE_CHECKING:

@@ -34,9 +34,8 @@ import pymongo
 import pytest
 
 from tests.conftest import ROOT
-from tests.localsite import serve_listing, site_source
+from tests.localsite import HTML, article_page, serve_listing, site_source
 from tests.mockserver import MockServer
-from tests.spiders.test_site import HTML, article_page
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import html
 import json
-import random
 import re
 import subprocess
 import sys
@@ -31,6 +29,7 @@ from crawler.sources.listing import ListingEntry
 from crawler.sources.site import read_article_page
 from crawler.spiders.site import SiteSpider, crawl_day, download_slots
 from tests.conftest import FIXTURES, ROOT, make_crawler
+from tests.localsite import HTML, XML, article_page, listing_page, paragraphs
 from tests.mockserver import MockServer
 
 if TYPE_CHECKING:
@@ -310,34 +309,6 @@ def test_download_slots_and_crawl_day() -> None:
 # --- end to end --------------------------------------------------------------------------------
 
 MONGO = {"uri": "mongodb://localhost:27017", "database": "finews", "collection": "articles"}
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-XML = {"Content-Type": "application/xml"}
-HANZI = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体"
-
-
-def paragraphs(seed: str) -> str:
-    """Three distinct paragraphs of random Chinese (distinct SimHashes per seed)."""
-    rng = random.Random(seed)
-    return "".join(
-        "<p>" + "".join(rng.choice(HANZI) for _ in range(120)) + "。</p>" for _ in range(3)
-    )
-
-
-def article_page(title: str, shown: str | None, seed: str) -> bytes:
-    """A plain news page: headline, time line (when ``shown``), body."""
-    info = f"<div class='info'>{shown}</div>" if shown else ""
-    return (
-        f"<html><head><meta charset='utf-8'><title>{title}_网站</title></head><body>"
-        f"<div class='nav'><a href='/'>首页</a></div><h1>{html.escape(title)}</h1>{info}"
-        f"<div class='content'>{paragraphs(seed)}</div></body></html>"
-    ).encode()
-
-
-def listing_page(links: list[str], next_href: str | None) -> bytes:
-    """An HTML listing of ``links``, with a next-page link when given."""
-    items = "".join(f"<li><a href='{link}'>标题{i}</a></li>" for i, link in enumerate(links))
-    more = f"<a class='next' href='{next_href}'>下一页</a>" if next_href else ""
-    return f"<html><body><ul class='list'>{items}</ul>{more}</body></html>".encode()
 
 
 def stored_id(url: str) -> str:
