@@ -1,17 +1,19 @@
 """Freshness of follow mode: how long after its publication a 7×24 flash is in MongoDB.
 
     python bench/freshness.py [--minutes 4] [--follow 10s] [--page-size 20] [--burst-every 60]
-                              [--burst-size 25] [--uri URI]
+                              [--burst-size 25] [--uri URI] [--trace OUT]
 
 A local 7×24-like listing (``getFastNewsList``'s shape, cursor pages, an ``ETag`` answered with
 ``304`` when unchanged) publishes one flash per second and, every ``--burst-every`` seconds, a
 burst of ``--burst-size`` more at once, for ``--minutes``. ``scrapy crawl eastmoney_724 -a
-follow=…`` follows it in a subprocess, storing into a MongoDB-protocol server (``--uri``, else
-``MONGO_URI``, else a FerretDB started by ``deploy/ferretdb.sh`` for the run). A watcher asks the
-server every 0.5 s which flashes are stored (by ``_id``: a point lookup even on FerretDB, where
-any other query scans the collection); the delay of a flash is from the moment the listing
-first showed it to the moment the watcher first saw it stored (so up to 0.5 s late). After the
-last publication the follower gets three intervals to catch up, then SIGTERM.
+follow=…`` follows it in a subprocess (``bench/follower.py``), storing into a MongoDB-protocol
+server (``--uri``, else ``MONGO_URI``, else a FerretDB started by ``deploy/ferretdb.sh`` for the
+run). The follower notes the moment each batch write returns, per article; the delay of a flash
+is from the moment the listing first showed it to then. Nothing asks the server during the run:
+on FerretDB any query scans the collection, and a watcher asking twice a second slowed the
+follower it measured. After the last publication the follower gets three intervals to catch up,
+then SIGTERM. ``--trace OUT`` writes :mod:`bench.memtrace`'s reports of the follower to ``OUT``
+(tracing slows it: its delays then mean nothing).
 
 Prints the median and 95th percentile delay (and the same from the stored ``first_seen_at``,
 the fetch time), requests per stored story (every request the listing server answered, polls
@@ -142,43 +144,36 @@ def follow(args: argparse.Namespace, uri: str) -> None:
         "LOG_FILE": str(tmp / "crawl.log"),
         "LOG_LEVEL": "INFO",
     }
-    argv = [sys.executable, "-m", "scrapy", "crawl", "eastmoney_724"]
-    if args.trace:
-        argv[1:3] = [str(ROOT / "bench" / "memtrace.py"), str(args.trace), "--"]
+    noted = tmp / "stored.txt"
+    argv = [sys.executable, str(ROOT / "bench" / "follower.py"), str(noted)]
+    argv += ["--trace", str(args.trace)] if args.trace else []
+    argv += ["--", "crawl", "eastmoney_724"]
     argv += ["-a", f"follow={args.follow}", "-a", f"page_size={args.page_size}"]
     for name, value in settings.items():
         argv += ["-s", f"{name}={value}"]
     env = {**os.environ, "NEWS_MONGO_URI": uri}
     process = subprocess.Popen(argv, cwd=ROOT, env=env)
-    stored_at: dict[str, float] = {}
     rss: list[tuple[float, float]] = []
     end = feed.start + args.minutes * 60 + 3 * args.interval
-    next_rss = 0.0
     while time.monotonic() < end and process.poll() is None:
-        now = time.monotonic()
-        # By _id, one flash at a time: FerretDB answers any other query (a count too) with a
-        # scan of the whole collection, and a watcher scanning twice a second slowed the run.
-        for n in range(1, feed.published() + 1):
-            code = feed.code(n)
-            if code not in stored_at and articles.find_one(
-                {"_id": f"eastmoney:{code}"}, {"_id": 1}
-            ):
-                stored_at[code] = now
-        if now >= next_rss and (value := rss_mb(process.pid)) is not None:
-            rss.append((now - feed.start, value))
-            next_rss = now + 5
-        time.sleep(0.5)
+        if (value := rss_mb(process.pid)) is not None:
+            rss.append((time.monotonic() - feed.start, value))
+        time.sleep(5)
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=120)
     server.stop()
     total = len(server.requested)  # robots.txt included
+    stored_at: dict[str, float] = {}
+    for line in noted.read_text().splitlines() if noted.exists() else []:
+        at, _, story = line.partition(" ")
+        stored_at.setdefault(story.removeprefix("eastmoney:"), float(at))
     documents = {d["native_id"]: d for d in articles.find({}, {"native_id": 1, "first_seen_at": 1})}
     published = feed.published()
     delays, fetch_delays = [], []
     for n in range(1, published + 1):
         code = feed.code(n)
         if code in stored_at:
-            delays.append(stored_at[code] - feed.start - feed.times[n - 1])
+            delays.append(stored_at[code] - feed.wall.timestamp() - feed.times[n - 1])
         if code in documents:
             seen = documents[code]["first_seen_at"].replace(tzinfo=UTC)
             fetch_delays.append((seen - feed.wall).total_seconds() - feed.times[n - 1])
@@ -192,7 +187,7 @@ def follow(args: argparse.Namespace, uri: str) -> None:
           f"page_size={args.page_size}; stored {len(documents)} (missing "
           f"{published - len(documents)}); run {final.get('status')} "
           f"({final.get('finish_reason')}), {len(records) - 1} period records")  # fmt: skip
-    print(f"delay publication→stored (watcher, ±0.5 s): median {statistics.median(delays):.1f} s, "
+    print(f"delay publication→stored: median {statistics.median(delays):.1f} s, "
           f"p95 {percentile(delays, 0.95):.1f} s, max {max(delays):.1f} s")  # fmt: skip
     print(f"delay publication→first_seen_at (fetch): median {statistics.median(fetch_delays):.1f}"
           f" s, p95 {percentile(fetch_delays, 0.95):.1f} s")  # fmt: skip
@@ -220,7 +215,7 @@ def main() -> None:
     parser.add_argument("--burst-every", type=float, default=60.0)
     parser.add_argument("--burst-size", type=int, default=25)
     parser.add_argument("--uri", default=os.environ.get("MONGO_URI"))
-    parser.add_argument("--trace", type=Path, help="run the follower under bench/memtrace.py")
+    parser.add_argument("--trace", type=Path, help="trace the follower's memory into this file")
     args = parser.parse_args()
     from crawler.follow import parse_interval
 

@@ -7,7 +7,7 @@ from a thread takes a baseline snapshot ``--baseline`` seconds in, then one ever
 seconds; each is written to ``OUT`` as the 25 source lines whose live allocations grew most since
 the baseline, and the 15 object types whose live count (:func:`gc.get_objects`) grew most.
 Tracing slows the process (about 2×): use it to find a leak, not to time a run.
-``bench/freshness.py --trace OUT`` runs its follower through this.
+``bench/freshness.py --trace OUT`` traces its follower with it (through ``bench/follower.py``).
 """
 
 from __future__ import annotations
@@ -88,6 +88,20 @@ def watch(out: Path, baseline: float, every: float) -> None:
         report(out, started, base, base_types)
 
 
+def start(out: Path, baseline: float = 90.0, every: float = 120.0) -> None:
+    """Trace allocations from now on and report to ``out`` from a daemon thread."""
+    tracemalloc.start(1)
+    threading.Thread(target=watch, args=(out, baseline, every), daemon=True).start()
+
+
+def scrapy(command: list[str]) -> None:
+    """Run ``scrapy <command>`` (a leading ``--`` dropped) in this process, from the project."""
+    sys.path.insert(0, str(ROOT))
+    from scrapy.cmdline import execute
+
+    execute(["scrapy", *(command[1:] if command[:1] == ["--"] else command)])
+
+
 def main() -> None:
     """Parse our arguments, start the watcher, hand the rest to Scrapy."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -96,13 +110,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=120.0)
     parser.add_argument("scrapy", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    command = args.scrapy[1:] if args.scrapy[:1] == ["--"] else args.scrapy
-    tracemalloc.start(1)
-    threading.Thread(target=watch, args=(args.out, args.baseline, args.every), daemon=True).start()
-    sys.path.insert(0, str(ROOT))
-    from scrapy.cmdline import execute
-
-    execute(["scrapy", *command])
+    start(args.out, args.baseline, args.every)
+    scrapy(args.scrapy)
 
 
 if __name__ == "__main__":
