@@ -19,6 +19,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from itemadapter import ItemAdapter
+from scrapy import signals
+
 from crawler.options import option
 from crawler.sources.eastmoney import (
     ALL_FLASHES,
@@ -87,6 +90,7 @@ class EastMoneyFlashSpider(EastMoneySpider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> EastMoneyFlashSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.passed, signal=signals.item_scraped)
         settings = crawler.settings
         columns = spider.columns_arg or option(settings, "NEWS_EASTMONEY_724_COLUMNS")
         spider.columns = list(
@@ -187,6 +191,14 @@ class EastMoneyFlashSpider(EastMoneySpider):
         entry = kwargs["entry"]
         self.count(SCOPE, "flash/page_fallback", entry.url)
         yield self.flash(entry, flash_article(entry), kwargs.get("column", ALL_FLASHES))
+
+    def passed(self, item: Any) -> None:
+        """Remember a flash through the pipelines as tagged with its columns: it is stored (or
+        spooled) with them, so the next poll, listing it as stored, need not add them (on a
+        server without indexes each addition reads the whole collection)."""
+        adapter = ItemAdapter(item)
+        if (story := adapter.get("id")) and (topics := adapter.get("topics")):
+            self.tagged.add((topic, story) for topic in topics)
 
     def end_walks(self) -> None:
         """End a poll's walks (follow mode), and tag the stored flashes they listed; what is

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -630,6 +631,25 @@ def test_flash_spider_walks_each_topic_column() -> None:
     assert "fastColumn=103&" in requests[1].url
     with pytest.raises(ValueError, match="invalid literal"):
         make_spider(EastMoneyFlashSpider, columns="102,x")
+
+
+def test_a_flash_through_the_pipelines_is_not_tagged_again_at_the_next_poll() -> None:
+    """A follower's next poll lists the flashes the last one stored: they carry their column."""
+    spider = make_spider(EastMoneyFlashSpider, columns="103")
+    records = [flash_item(1), flash_item(2)]
+    _, flashes = run(
+        spider.parse_listing, flash_page(records), sort_end="", page_number=1, column=103
+    )
+    passed, dropped = flashes
+    assert [f.topics for f in flashes] == [[103], [103]]
+    ids = [f"eastmoney:{code(1)}", f"eastmoney:{code(2)}"]
+    passed.id = ids[0]  # as the identity stage sets it
+    signal = {"response": None, "spider": spider}
+    spider.crawler.signals.send_catch_log(signals.item_scraped, item=passed, **signal)
+    spider.end_walks()
+    spider.known = FakeKnown(ids)  # the next poll: both stored meanwhile
+    run(spider.parse_listing, flash_page(records), sort_end="", page_number=1, column=103)
+    assert spider.unfetched == {103: {ids[1]}}  # only the one that did not pass is tagged
 
 
 def test_a_flash_stores_its_topic_column_and_unfetched_ones_are_noted() -> None:
