@@ -37,15 +37,24 @@ class CountingClient:
         """Nothing to close."""
 
 
-def test_unknown_asks_once_and_knows_merged_copies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *numbers: int
+) -> tuple[Any, dict[str, Any]]:
+    """Store ``article(n)`` for each of ``numbers`` on mongomock; return the client and the
+    storage settings."""
     client = mongo_client(monkeypatch)
     settings = storage_settings(client, tmp_path)
     pipeline = open_pipeline(make_crawler(**settings))
-    pipeline.process_item(article(1))
-    pipeline.process_item(article(2))  # the same text: stored as a sighting of article 1
+    for number in numbers:
+        pipeline.process_item(article(number))
     pipeline.close_spider()
+    return client, settings
+
+
+def test_unknown_asks_once_and_knows_merged_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, settings = stored(tmp_path, monkeypatch, 1, 2)  # 2: the same text, a sighting of 1
 
     counting = CountingClient(client)
     known = KnownArticles.from_crawler(
@@ -62,12 +71,7 @@ def test_unknown_asks_once_and_knows_merged_copies(
 def test_stored_ids_are_remembered_within_a_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = mongo_client(monkeypatch)
-    settings = storage_settings(client, tmp_path)
-    pipeline = open_pipeline(make_crawler(**settings))
-    for n in (1, 3, 5):
-        pipeline.process_item(article(n))
-    pipeline.close_spider()
+    client, settings = stored(tmp_path, monkeypatch, 1, 3, 5)
     counting = CountingClient(client)
     settings.update(NEWS_MONGO_CLIENT_FACTORY=lambda uri, **kw: counting, NEWS_KNOWN_CACHE_SIZE=2)
     known = KnownArticles.from_crawler(make_crawler(**settings))
