@@ -6,11 +6,13 @@ SIGKILL mid-batch leaves its requests to the others."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pymongo
 import pytest
@@ -27,6 +29,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 ARTICLES = 600
 WORKERS = 3
+#: Scrapy's log line of a retry (at DEBUG).
+RETRYING = re.compile(r"Retrying <[A-Z]+ (\S+)>")
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +63,18 @@ def fetched(server: MockServer, paths: list[str]) -> Counter[str]:
     return Counter({path: asked[path] for path in paths})
 
 
+def retried(server: MockServer, outcomes: list[tuple[int, str]]) -> Counter[str]:
+    """How many times the workers' logs say each path was retried."""
+    found = (RETRYING.search(line) for _, log in outcomes for line in log.splitlines())
+    return Counter(server.key(urlsplit(m.group(1)).path) for m in found if m)
+
+
+def not_once(fetches: Counter[str], retries: Counter[str]) -> dict[str, int]:
+    """The paths fetched other than once, or once more per retry (a retry whose first attempt
+    never reached the server fetches it once): ``{}`` when every path was."""
+    return {path: n for path, n in fetches.items() if not 1 <= n <= 1 + retries[path]}
+
+
 def crawl_batch(
     tmp_path: Path, toml: str, redis_url: str, mongo_uri: str, database: str, batch: str,
     crawlall: bool = False,
@@ -68,7 +84,8 @@ def crawl_batch(
     (tmp_path / "sources.toml").write_text(toml, "utf-8")
     # No worker dies here. With the fixture's 2-s lease, a worker starved of CPU for 2 s (CI on
     # two cores) looked dead to the others, which fetched what it held a second time.
-    lease = {"NEWS_REDIS_LEASE_SECONDS": "15"}
+    # DEBUG: Scrapy logs each retry ("Retrying <GET …>"), which the test reads.
+    lease = {"NEWS_REDIS_LEASE_SECONDS": "15", "LOG_LEVEL": "DEBUG"}
     workers = [
         start_worker(tmp_path, redis_url, mongo_uri, database, batch, ("crawlall", "site"),
                      NEWS_LOCK_FILE=str(tmp_path / f"worker-{n}.lock"), **lease)
@@ -103,8 +120,11 @@ def test_three_workers_fetch_each_page_once_then_a_second_batch_only_listings(
     assert [status for status, _ in outcomes] == [0] * WORKERS, outcomes[0][1][-3000:]
     assert not any("Deprecat" in log for _, log in outcomes)
     lost = [r.get("lost_workers") for r in run_records(tmp_path) if r.get("kind") == "batch"]
-    assert fetched(server, listings) == Counter(dict.fromkeys(listings, 1)), lost
-    assert fetched(server, articles) == Counter(dict.fromkeys(articles, 1)), lost
+    # Each page once; only a retry (a download that failed on a loaded machine: the CI saw three
+    # connections reset at once, no worker lost) fetches one again, carrying its claim.
+    retries = retried(server, outcomes)
+    assert not_once(fetched(server, listings), retries) == {}, lost
+    assert not_once(fetched(server, articles), retries) == {}, lost
     urls = stored_urls(mongo_uri, database)
     assert sorted(urls) == sorted(server.url(path) for path in articles)
 
