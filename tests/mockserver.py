@@ -39,9 +39,15 @@ class MockServer:
     """Serve ``routes`` on 127.0.0.1 (random port) from a thread; record every requested path."""
 
     def __init__(
-        self, routes: Mapping[str, Route] | None = None, ignore_params: Iterable[str] = ()
+        self,
+        routes: Mapping[str, Route] | None = None,
+        ignore_params: Iterable[str] = (),
+        keep_alive: bool = True,
     ) -> None:
         self.ignore_params = frozenset(ignore_params)
+        # HTTP/1.0 closes each connection after its answer. A client re-sends, unseen by Scrapy's
+        # retry, a request whose reused connection dropped before the answer came back.
+        self.protocol = "HTTP/1.1" if keep_alive else "HTTP/1.0"
         self.routes = _Routes(self)
         self.routes.update(routes or {})
         self.requested: list[str] = []
@@ -90,7 +96,7 @@ class MockServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = server.protocol
 
             def do_GET(self) -> None:
                 server._request.headers = dict(self.headers.items())
